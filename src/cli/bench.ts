@@ -1,0 +1,61 @@
+// `simdeblur bench`: prints one JSON object per line. Each row carries the same-process conv
+// calibration (`calibration.convGflops`), so rows taken at different times compare as ratios.
+import { tf, isNative } from '../runtime/index.ts';
+import { convBench, type ConvBenchRow } from '../bench/conv.ts';
+import { peakRssMb } from '../bench/timing.ts';
+
+export interface BenchOptions {
+  /** Backends to run the conv benchmark on; default: every one available. */
+  readonly backends?: readonly string[];
+  readonly runs?: number;
+  readonly only?: readonly string[];
+}
+
+export type BenchRow = Record<string, unknown>;
+export type BenchSuite = (calibration: ConvBenchRow, opts: BenchOptions) => Iterable<BenchRow>;
+
+/** Suites added by other modules (models, data loaders) register here. */
+const suites = new Map<string, BenchSuite>();
+export function registerBenchSuite(name: string, suite: BenchSuite): void {
+  suites.set(name, suite);
+}
+
+function availableBackends(): string[] {
+  return isNative() ? ['tensorflow', 'cpu'] : [tf.getBackend()];
+}
+
+export async function runBench(opts: BenchOptions, emit: (row: BenchRow) => void): Promise<void> {
+  const home = tf.getBackend();
+  const backends = opts.backends ?? availableBackends();
+  let calibration: ConvBenchRow | undefined;
+  const wanted = (name: string) => opts.only === undefined || opts.only.includes(name);
+  if (wanted('conv')) {
+    const rows = new Map<string, ConvBenchRow>();
+    for (const b of backends) {
+      if (!(await tf.setBackend(b))) throw new Error(`backend '${b}' is not available`);
+      // The pure-JS backend needs ~2 minutes per forward+backward pass here: one timed run.
+      const slow = b === 'cpu';
+      const row = convBench({ warmup: slow ? 0 : 2, runs: slow ? 1 : (opts.runs ?? 5) });
+      emit({ ...row, peakRssMb: peakRssMb() });
+      rows.set(b, row);
+    }
+    await tf.setBackend(home);
+    calibration = rows.get(home);
+    const native = rows.get('tensorflow');
+    const js = rows.get('cpu');
+    if (native && js) {
+      emit({
+        bench: 'conv3x3-speedup',
+        of: 'tensorflow',
+        over: 'cpu',
+        forward: Math.round(js.forwardMs / native.forwardMs),
+        forwardBackward: Math.round(js.forwardBackwardMs / native.forwardBackwardMs),
+      });
+    }
+  }
+  calibration ??= convBench({ runs: opts.runs ?? 5 });
+  for (const [name, suite] of suites) {
+    if (!wanted(name)) continue;
+    for (const row of suite(calibration, opts)) emit({ ...row, calibration: { backend: calibration.backend, convGflops: calibration.forwardBackwardGflops } });
+  }
+}

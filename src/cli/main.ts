@@ -1,0 +1,57 @@
+#!/usr/bin/env -S npx tsx
+// The `simdeblur` command line. Each subcommand lives in its own module.
+import { parseArgs } from 'node:util';
+import { doctorReport, formatDoctor } from './doctor.ts';
+import { runBench } from './bench.ts';
+
+const USAGE = `usage: simdeblur <command> [options]
+
+commands:
+  doctor [--json]                       show the TensorFlow runtime in use and check it works
+  bench [--backends a,b] [--only x,y] [--runs N]
+                                        print benchmark rows as JSON lines
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  async doctor(args) {
+    const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+    const report = doctorReport();
+    console.log(values.json ? JSON.stringify(report) : formatDoctor(report));
+    return report.selfTest.ok ? 0 : 1;
+  },
+  async bench(args) {
+    const { values } = parseArgs({
+      args,
+      options: { backends: { type: 'string' }, only: { type: 'string' }, runs: { type: 'string' } },
+    });
+    const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+    const runs = values.runs === undefined ? undefined : Number(values.runs);
+    if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs: expected a positive integer, got "${values.runs}"`);
+    await runBench({ backends: list(values.backends), only: list(values.only), runs }, (row) => console.log(JSON.stringify(row)));
+    return 0;
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 1 : 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`simdeblur: unknown command '${name}'\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await cmd(rest);
+  } catch (err) {
+    process.stderr.write(`simdeblur ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '');
+if (invokedDirectly) process.exitCode = await main(process.argv.slice(2));
