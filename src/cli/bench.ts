@@ -3,6 +3,7 @@
 import { tf, isNative } from '../runtime/index.ts';
 import { convBench, type ConvBenchRow } from '../bench/conv.ts';
 import { peakRssMb } from '../bench/timing.ts';
+import { benchModel, modelBenchCases } from '../bench/models.ts';
 
 export interface BenchOptions {
   /** Backends to run the conv benchmark on; default: every one available. */
@@ -14,8 +15,15 @@ export interface BenchOptions {
 export type BenchRow = Record<string, unknown>;
 export type BenchSuite = (calibration: ConvBenchRow, opts: BenchOptions) => Iterable<BenchRow>;
 
-/** Suites added by other modules (models, data loaders) register here. */
-const suites = new Map<string, BenchSuite>();
+/** Suites by name (`--only` selects among them and `conv`). */
+const suites = new Map<string, BenchSuite>([
+  [
+    'models',
+    function* (_cal, opts) {
+      for (const c of modelBenchCases) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
+    },
+  ],
+]);
 export function registerBenchSuite(name: string, suite: BenchSuite): void {
   suites.set(name, suite);
 }

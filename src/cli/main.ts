@@ -3,11 +3,13 @@
 import { parseArgs } from 'node:util';
 import { doctorReport, formatDoctor } from './doctor.ts';
 import { runBench } from './bench.ts';
+import { runParity } from './parity.ts';
 
 const USAGE = `usage: simdeblur <command> [options]
 
 commands:
   doctor [--json]                       show the TensorFlow runtime in use and check it works
+  parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
   bench [--backends a,b] [--only x,y] [--runs N]
                                         print benchmark rows as JSON lines
 `;
@@ -20,6 +22,17 @@ const commands: Record<string, Command> = {
     const report = doctorReport();
     console.log(values.json ? JSON.stringify(report) : formatDoctor(report));
     return report.selfTest.ok ? 0 : 1;
+  },
+  async parity(args) {
+    const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+    if (positionals.length === 0) throw new Error('usage: simdeblur parity DIR [DIR...]');
+    let ok = true;
+    for (const dir of positionals) {
+      const r = runParity(dir);
+      console.log(JSON.stringify(r));
+      ok &&= r.ok;
+    }
+    return ok ? 0 : 1;
   },
   async bench(args) {
     const { values } = parseArgs({

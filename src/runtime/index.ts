@@ -9,7 +9,7 @@ import type * as TfNode from '@tensorflow/tfjs-node';
 
 export type Tf = typeof TfNode;
 export type BackendChoice = 'gpu' | 'native' | 'cpu';
-export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Tensor5D, Scalar, Rank, TensorLike } from '@tensorflow/tfjs';
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Tensor5D, Scalar, Rank, TensorLike, Variable } from '@tensorflow/tfjs';
 
 export interface RuntimeInfo {
   /** tfjs backend name: 'tensorflow' for the native runtime, 'cpu' for pure JS. */

@@ -1,0 +1,46 @@
+// `simdeblur parity DIR`: rebuild the model a reference fixture was made with, load its
+// PyTorch weights by name, run its input and compare with its output (eval mode).
+import { tf } from '../runtime/index.ts';
+import type { Tensor } from '../runtime/index.ts';
+import { toTensor } from '../io/safetensors.ts';
+import { countParams, loadStateDict } from '../models/model.ts';
+import { ioList, loadFixture, maxAbsDiff } from '../models/fixture.ts';
+import { originalModel } from '../models/zoo.ts';
+
+export const PARITY_TOLERANCE = 1e-4;
+
+export interface ParityResult {
+  readonly model: string;
+  readonly type: string;
+  readonly params: number;
+  readonly expectedParams: number;
+  readonly maxAbsErr: number;
+  readonly tolerance: number;
+  readonly ok: boolean;
+}
+
+export function runParity(dir: string): ParityResult {
+  const fx = loadFixture(dir);
+  const entry = originalModel(fx.meta.model);
+  const model = entry.build(entry.options(fx.meta.kwargs), fx.meta.seed || 0);
+  try {
+    loadStateDict(model, fx.weights, { layout: 'pytorch', strict: true });
+    const inputs = ioList(fx, 'input').map(toTensor);
+    const expected = ioList(fx, 'output');
+    const raw = model.apply(model.params, inputs.length === 1 ? inputs[0]! : inputs, { training: false });
+    const outs: Tensor[] = Array.isArray(raw) ? raw : [raw];
+    if (outs.length !== expected.length) throw new Error(`${dir}: model gave ${outs.length} outputs, the fixture has ${expected.length}`);
+    let err = 0;
+    outs.forEach((o, i) => {
+      const e = expected[i]!;
+      if (o.shape.join(',') !== e.shape.join(',')) throw new Error(`${dir}: output ${i} has shape [${o.shape.join(',')}], the fixture's is [${e.shape.join(',')}]`);
+      err = Math.max(err, maxAbsDiff(o.dataSync(), e.data));
+    });
+    tf.dispose([...inputs, ...outs]);
+    const params = countParams(model);
+    const ok = err <= PARITY_TOLERANCE && params === fx.meta.trainableParams;
+    return { model: fx.meta.model, type: entry.type, params, expectedParams: fx.meta.trainableParams, maxAbsErr: err, tolerance: PARITY_TOLERANCE, ok };
+  } finally {
+    model.dispose();
+  }
+}

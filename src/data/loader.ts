@@ -1,0 +1,81 @@
+// Turns a dataset into batches: a per-epoch shuffle derived from the seed, one random stream
+// per sample (so augmentation does not depend on batch composition or worker count), and
+// stacking into `[B, T, H, W, C]` float32 arrays. Tensors are made by the caller.
+import { Rng } from '../util/rng.ts';
+import type { ClipShape, Dataset, Sample } from './dataset.ts';
+
+export interface Batch {
+  readonly input: Float32Array;
+  readonly inputShape: readonly [number, number, number, number, number];
+  readonly gt: Float32Array;
+  readonly gtShape: readonly [number, number, number, number, number];
+  readonly samples: ReadonlyArray<Pick<Sample, 'video' | 'frames'>>;
+}
+
+export interface LoaderOptions {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  /** Drop a last, smaller batch (training), or keep it (evaluation). */
+  readonly dropLast: boolean;
+}
+
+export function batchesPerEpoch(ds: Dataset, o: Pick<LoaderOptions, 'batchSize' | 'dropLast'>): number {
+  return o.dropLast ? Math.floor(ds.length / o.batchSize) : Math.ceil(ds.length / o.batchSize);
+}
+
+/** Sample order of one epoch. */
+export function epochOrder(ds: Dataset, o: Pick<LoaderOptions, 'shuffle' | 'seed'>, epoch: number): number[] {
+  return o.shuffle ? Rng.derive(o.seed, `order:${epoch}`).permutation(ds.length) : Array.from({ length: ds.length }, (_, i) => i);
+}
+
+function sameShape(a: ClipShape, b: ClipShape): boolean {
+  return a.every((v, i) => v === b[i]);
+}
+
+export function collate(samples: readonly Sample[]): Batch {
+  const first = samples[0];
+  if (!first) throw new Error('collate: empty batch');
+  for (const s of samples) {
+    if (!sameShape(s.inputShape, first.inputShape) || !sameShape(s.gtShape, first.gtShape)) {
+      throw new Error(
+        `collate: sample ${s.video}/${s.frames.join(',')} has input ${JSON.stringify(s.inputShape)} and gt ${JSON.stringify(s.gtShape)}, ` +
+          `but the batch started with ${JSON.stringify(first.inputShape)} and ${JSON.stringify(first.gtShape)} (crop to a common size)`,
+      );
+    }
+  }
+  const stack = (pick: (s: Sample) => Float32Array) => {
+    const n = pick(first).length;
+    const out = new Float32Array(n * samples.length);
+    samples.forEach((s, i) => out.set(pick(s), i * n));
+    return out;
+  };
+  return {
+    input: stack((s) => s.input),
+    inputShape: [samples.length, ...first.inputShape],
+    gt: stack((s) => s.gt),
+    gtShape: [samples.length, ...first.gtShape],
+    samples: samples.map((s) => ({ video: s.video, frames: s.frames })),
+  };
+}
+
+/**
+ * The batches of one epoch, starting at batch `from` (for exact resume in mid-epoch).
+ * The next batch is requested while the current one is consumed.
+ */
+export async function* epochBatches(ds: Dataset, o: LoaderOptions, epoch: number, from = 0): AsyncGenerator<Batch> {
+  const order = epochOrder(ds, o, epoch);
+  const n = batchesPerEpoch(ds, o);
+  const load = (b: number): Promise<Batch> => {
+    const idx = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
+    const p = Promise.all(idx.map((i) => ds.get(i, Rng.derive(o.seed, `sample:${epoch}:${i}`)))).then(collate);
+    p.catch(() => undefined); // a prefetch abandoned by an early stop must not be an unhandled rejection
+    return p;
+  };
+  let next = from < n ? load(from) : undefined;
+  for (let b = from; b < n; b++) {
+    const current = await next!;
+    next = b + 1 < n ? load(b + 1) : undefined;
+    yield current;
+  }
+}

@@ -1,0 +1,152 @@
+// Checkpoints are directories — weights.safetensors (PyTorch layout, loadable by name from
+// Python), optimizer.safetensors (optimiser and EMA state), state.json (experiment value,
+// position, metrics, versions) — built under a temporary name and renamed into place, so a
+// crash never leaves a torn checkpoint.
+import fs from 'node:fs';
+import path from 'node:path';
+import { runtimeInfo } from '../runtime/index.ts';
+import type { Tensor } from '../runtime/index.ts';
+import { fromTensor, readSafetensors, toTensor, writeSafetensors, type RawTensor } from '../io/safetensors.ts';
+import { loadStateDict, stateDict, type Model } from '../models/model.ts';
+import type { OptimizerState as TensorState } from '../optim/types.ts';
+
+export const CHECKPOINT_FORMAT = 1;
+
+export interface CheckpointState {
+  readonly format: number;
+  readonly experiment: unknown;
+  readonly epoch: number;
+  /** Batches of `epoch` already trained on (resume continues with the next one). */
+  readonly batch: number;
+  readonly iteration: number;
+  readonly seed: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly bestPsnr: number | null;
+  readonly optimizerMeta: Readonly<Record<string, number>>;
+  readonly emaMeta: Readonly<Record<string, number>> | null;
+  readonly versions: Readonly<Record<string, string>>;
+  readonly savedAt: string;
+}
+
+function rawMap(tensors: Readonly<Record<string, Tensor>>): Record<string, RawTensor> {
+  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, fromTensor(t)]));
+}
+
+export interface CheckpointContents {
+  readonly model: Model;
+  readonly optimizer: TensorState;
+  readonly ema?: TensorState;
+  readonly state: Omit<CheckpointState, 'format' | 'versions' | 'savedAt' | 'optimizerMeta' | 'emaMeta'>;
+}
+
+export function saveCheckpoint(dir: string, c: CheckpointContents): void {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  try {
+    const weights = stateDict(c.model, 'pytorch');
+    writeSafetensors(path.join(tmp, 'weights.safetensors'), weights, { format: 'pt', layout: 'pytorch', model: c.model.name });
+    const opt = rawMap(c.optimizer.tensors);
+    const ema = c.ema ? Object.fromEntries(Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`ema/${k}`, v])) : {};
+    writeSafetensors(path.join(tmp, 'optimizer.safetensors'), { ...opt, ...ema }, { layout: 'simdeblur' });
+    const state: CheckpointState = {
+      ...c.state,
+      format: CHECKPOINT_FORMAT,
+      optimizerMeta: c.optimizer.meta,
+      emaMeta: c.ema?.meta ?? null,
+      versions: { simdeblur: packageVersion(), tfjs: runtimeInfo().tfjsVersion, tensorflow: runtimeInfo().tfVersion ?? 'none', backend: runtimeInfo().backend },
+      savedAt: new Date().toISOString(),
+    };
+    const stateFile = path.join(tmp, 'state.json');
+    fs.writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    fsyncPath(stateFile);
+    fsyncPath(tmp);
+    replaceDir(tmp, dir);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`cannot write checkpoint ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Puts `tmp` at `dir`; an existing `dir` is moved aside first and removed only afterwards. */
+function replaceDir(tmp: string, dir: string): void {
+  if (!fs.existsSync(dir)) {
+    fs.renameSync(tmp, dir);
+  } else {
+    const old = `${tmp}.old`;
+    fs.renameSync(dir, old);
+    fs.renameSync(tmp, dir);
+    fs.rmSync(old, { recursive: true, force: true });
+  }
+  fsyncPath(path.dirname(path.resolve(dir)));
+}
+
+let cachedVersion: string | undefined;
+function packageVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  const pkg = new URL('../../package.json', import.meta.url);
+  cachedVersion = (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+  return cachedVersion;
+}
+
+export function readCheckpointState(dir: string): CheckpointState {
+  const file = path.join(dir, 'state.json');
+  if (!fs.existsSync(file)) throw new Error(`${dir} is not a checkpoint: no state.json`);
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointState;
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: checkpoint format ${state.format}, this version reads ${CHECKPOINT_FORMAT}`);
+  return state;
+}
+
+/** Loads weights (and buffers) into the model's variables, by name, strictly. */
+export function loadWeights(model: Model, file: string): void {
+  try {
+    loadStateDict(model, readSafetensors(file).tensors, { layout: 'pytorch', strict: true });
+  } catch (err) {
+    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Optimiser and EMA tensors of a checkpoint (the caller owns and disposes them). */
+export function loadTrainingState(dir: string, state: CheckpointState): { optimizer: TensorState; ema?: TensorState } {
+  const { tensors } = readSafetensors(path.join(dir, 'optimizer.safetensors'));
+  const opt: Record<string, Tensor> = {};
+  const ema: Record<string, Tensor> = {};
+  for (const [k, raw] of Object.entries(tensors)) {
+    if (k.startsWith('ema/')) ema[k.slice(4)] = toTensor(raw);
+    else opt[k] = toTensor(raw);
+  }
+  return {
+    optimizer: { tensors: opt, meta: { ...state.optimizerMeta } },
+    ...(state.emaMeta ? { ema: { tensors: ema, meta: { ...state.emaMeta } } } : {}),
+  };
+}
+
+/** Checkpoint directories under `root` (named `iter_<n>`), oldest first. */
+export function listCheckpoints(root: string): string[] {
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root)
+    .filter((d) => /^iter_\d+$/.test(d) && fs.existsSync(path.join(root, d, 'state.json')))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    .map((d) => path.join(root, d));
+}
+
+export function latestCheckpoint(root: string): string | undefined {
+  return listCheckpoints(root).at(-1);
+}

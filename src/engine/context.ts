@@ -1,0 +1,104 @@
+// The mutable side of a run: counters, the best metric so far, pending hook work, and the
+// operations hooks may perform on the live model (validate, checkpoint, stop).
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf } from '../runtime/index.ts';
+import type { TrainSetup } from './setup.ts';
+import { evaluate, type EvalResult } from './evaluate.ts';
+import { listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint } from './checkpoint.ts';
+
+export class TrainContext {
+  epoch = 0;
+  /** Batches of the current epoch already trained on. */
+  batch = 0;
+  iteration = 0;
+  bestPsnr: number | null = null;
+  lastMetrics: Record<string, number> = {};
+  readonly startedAt = Date.now();
+  private readonly pending = new Set<Promise<unknown>>();
+  private stopFlag = false;
+
+  constructor(
+    readonly setup: TrainSetup,
+    readonly itersPerEpoch: number,
+  ) {}
+
+  get checkpointsDir(): string {
+    return path.join(this.setup.workDir, 'checkpoints');
+  }
+
+  /** The run's loop waits for `p` before taking its next step (for hooks doing async work). */
+  wait(p: Promise<unknown>): void {
+    this.pending.add(p);
+    p.then(
+      () => this.pending.delete(p),
+      () => this.pending.delete(p),
+    );
+  }
+
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Stop after the current step; the run then checkpoints and ends. */
+  requestStop(): void {
+    this.stopFlag = true;
+  }
+
+  get stopRequested(): boolean {
+    return this.stopFlag;
+  }
+
+  async validate(onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
+    const { val, model, strategy, valBatchSize, validation } = this.setup;
+    if (!val) throw new Error('validation requested but the experiment has no validation dataset (data.val)');
+    const run = () => evaluate(model, model.params, strategy, val, { batchSize: valBatchSize, saveImages: validation.saveImages, ...(onProgress ? { onProgress } : {}) });
+    // With an EMA, validation sees the averaged weights (swapped in, then back).
+    const r = await (this.setup.ema ? this.setup.ema.withAveraged(run) : run());
+    this.lastMetrics = { psnr: r.psnr, ssim: r.ssim };
+    return r;
+  }
+
+  /** Writes `checkpoints/iter_<n>` (or `checkpoints/<name>`) and returns its path. */
+  saveCheckpoint(name = `iter_${String(this.iteration).padStart(8, '0')}`): string {
+    const dir = path.join(this.checkpointsDir, name);
+    const { model, optimizer, ema, experiment, seed } = this.setup;
+    const optState = optimizer.state();
+    const emaState = ema?.state();
+    saveCheckpoint(dir, {
+      model,
+      optimizer: optState,
+      ...(emaState ? { ema: emaState } : {}),
+      state: { experiment, epoch: this.epoch, batch: this.batch, iteration: this.iteration, seed, metrics: this.lastMetrics, bestPsnr: this.bestPsnr },
+    });
+    return dir;
+  }
+
+  /** Removes periodic checkpoints beyond the newest `keep`. */
+  prune(keep: number): void {
+    const all = listCheckpoints(this.checkpointsDir);
+    for (const dir of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** Restores weights, optimiser/EMA state and position from a checkpoint directory. */
+  resume(dir: string): void {
+    const state = readCheckpointState(dir);
+    if (state.seed !== this.setup.seed) throw new Error(`${dir}: checkpoint was made with seed ${state.seed}, the experiment has seed ${this.setup.seed}; an exact resume needs the same seed`);
+    loadWeights(this.setup.model, path.join(dir, 'weights.safetensors'));
+    const training = loadTrainingState(dir, state);
+    try {
+      this.setup.optimizer.loadState(training.optimizer);
+      if (this.setup.ema) {
+        if (!training.ema) throw new Error(`${dir}: the experiment uses an EMA of the weights but the checkpoint has none`);
+        this.setup.ema.loadState(training.ema);
+      }
+    } finally {
+      tf.dispose([...Object.values(training.optimizer.tensors), ...Object.values(training.ema?.tensors ?? {})]);
+    }
+    this.epoch = state.epoch;
+    this.batch = state.batch;
+    this.iteration = state.iteration;
+    this.bestPsnr = state.bestPsnr;
+    this.lastMetrics = { ...state.metrics };
+  }
+}

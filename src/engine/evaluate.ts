@@ -1,0 +1,87 @@
+// Evaluation over a dataset in eval mode: per-image PSNR/SSIM (the original's definitions),
+// aggregated per video and overall, plus a few side-by-side images for inspection.
+import { tf } from '../runtime/index.ts';
+import type { Tensor, Tensor4D } from '../runtime/index.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { epochBatches } from '../data/loader.ts';
+import type { Model, Params } from '../models/model.ts';
+import { psnrPerImage, ssimPerImage } from '../metrics/index.ts';
+import type { Strategy } from './strategy.ts';
+import { batchTensors } from './step.ts';
+import type { ValidationEvent, VideoMetrics } from './events.ts';
+
+export interface EvalResult {
+  readonly psnr: number;
+  readonly ssim: number;
+  /** PSNR of the blurry input's matching frame against the ground truth (when shapes allow). */
+  readonly inputPsnr: number | null;
+  readonly perVideo: Record<string, VideoMetrics>;
+  readonly images: ValidationEvent['images'];
+  readonly frames: number;
+}
+
+export interface EvalOptions {
+  readonly batchSize: number;
+  /** How many side-by-side (input | output | gt) images to return. */
+  readonly saveImages: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The input frame(s) aligned with the ground truth: the centre frame, or all of them. */
+function alignedInput(input: Tensor, gtFrames: number): Tensor4D {
+  if (input.rank === 4) return input as Tensor4D;
+  const [b, t, h, w, c] = input.shape as [number, number, number, number, number];
+  if (gtFrames === t) return tf.reshape(input, [b * t, h, w, c]);
+  const mid = Math.floor(t / 2);
+  return tf.reshape(tf.slice(input, [0, mid, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]);
+}
+
+export async function evaluate(model: Model, params: Params, strategy: Strategy, ds: Dataset, opts: EvalOptions): Promise<EvalResult> {
+  const seen = new Map<string, { psnr: number; ssim: number; inputPsnr: number; video: string }>();
+  const images: Array<ValidationEvent['images'][number]> = [];
+  const total = Math.ceil(ds.length / opts.batchSize);
+  let done = 0;
+  for await (const batch of epochBatches(ds, { batchSize: opts.batchSize, shuffle: false, seed: 0, dropLast: false }, 0)) {
+    const gtFrames = batch.gtShape[1];
+    const [metrics, side] = tf.tidy(() => {
+      const { input, gt } = batchTensors(batch);
+      const pair = strategy.forward(model, params, input, gt, false)[0]!;
+      const blurry = alignedInput(input, gtFrames);
+      const inPsnr = blurry.shape.join(',') === pair.gt.shape.join(',') ? psnrPerImage(pair.gt, blurry) : tf.fill([pair.gt.shape[0]], NaN);
+      const m = tf.stack([psnrPerImage(pair.gt, pair.out), ssimPerImage(pair.gt, pair.out), inPsnr]);
+      const want = Math.min(opts.saveImages - images.length, pair.out.shape[0]);
+      const s = want > 0 && blurry.shape.join(',') === pair.out.shape.join(',')
+        ? tf.concat([blurry, tf.clipByValue(pair.out, 0, 1), pair.gt], 2).slice(0, want)
+        : undefined;
+      return [m, s] as const;
+    });
+    const values = metrics.arraySync() as number[][];
+    metrics.dispose();
+    const names = batch.samples.flatMap((s) => s.frames.map((f) => ({ video: s.video, frame: f })));
+    names.forEach(({ video, frame }, i) => {
+      // A frame predicted by several overlapping windows counts once (its last prediction).
+      seen.set(`${video}/${frame}`, { video, psnr: values[0]![i]!, ssim: values[1]![i]!, inputPsnr: values[2]![i]! });
+    });
+    if (side) {
+      const [n, h, w] = side.shape as [number, number, number, number];
+      const data = side.dataSync() as Float32Array;
+      side.dispose();
+      for (let i = 0; i < n; i++) {
+        const name = names[i]!;
+        images.push({ name: `${name.video}/${name.frame}`, height: h, width: w, rgb: data.slice(i * h * w * 3, (i + 1) * h * w * 3) });
+      }
+    }
+    opts.onProgress?.(++done, total);
+  }
+  const perVideo: Record<string, VideoMetrics> = {};
+  const acc = new Map<string, { psnr: number; ssim: number; n: number }>();
+  for (const v of seen.values()) {
+    const a = acc.get(v.video) ?? { psnr: 0, ssim: 0, n: 0 };
+    acc.set(v.video, { psnr: a.psnr + v.psnr, ssim: a.ssim + v.ssim, n: a.n + 1 });
+  }
+  for (const [video, a] of [...acc].sort(([x], [y]) => x.localeCompare(y))) perVideo[video] = { psnr: a.psnr / a.n, ssim: a.ssim / a.n, frames: a.n };
+  const all = [...seen.values()];
+  const mean = (f: (v: (typeof all)[number]) => number) => (all.length === 0 ? NaN : all.reduce((s, v) => s + f(v), 0) / all.length);
+  const inputPsnr = mean((v) => v.inputPsnr);
+  return { psnr: mean((v) => v.psnr), ssim: mean((v) => v.ssim), inputPsnr: Number.isNaN(inputPsnr) ? null : inputPsnr, perVideo, images, frames: all.length };
+}

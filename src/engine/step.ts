@@ -1,0 +1,67 @@
+// One optimisation step: forward, weighted loss terms, gradients, clipping, update, EMA.
+// Everything tensor-side runs in tidy scopes; only scalars are read back.
+import { tf } from '../runtime/index.ts';
+import type { Scalar, Tensor, Variable } from '../runtime/index.ts';
+import type { Batch } from '../data/loader.ts';
+import type { Rng } from '../util/rng.ts';
+import type { LossTerm, TrainSetup } from './setup.ts';
+import type { Pair } from './strategy.ts';
+import { clipGradNorm } from '../optim/clip.ts';
+
+export interface StepResult {
+  readonly loss: number;
+  readonly terms: Record<string, number>;
+  /** False when the loss was not finite and the update was skipped. */
+  readonly applied: boolean;
+}
+
+/** Tensors of a batch: input `[B, T, H, W, C]`, ground truth `[B, Tgt, H, W, C]`. */
+export function batchTensors(batch: Batch): { input: Tensor; gt: Tensor } {
+  return {
+    input: tf.tensor(batch.input, [...batch.inputShape], 'float32'),
+    gt: tf.tensor(batch.gt, [...batch.gtShape], 'float32'),
+  };
+}
+
+/** Σ over pairs (scales) and terms of weight · loss(gt, out); also each term's total. */
+export function lossTerms(terms: readonly LossTerm[], pairs: readonly Pair[], rng: Rng): { total: Scalar; parts: Scalar[] } {
+  const parts = terms.map((t) => tf.addN(pairs.map((p) => t.fn(p.gt, p.out, rng))) as Scalar);
+  const total = tf.addN(parts.map((p, i) => tf.mul(p, terms[i]!.weight))) as Scalar;
+  return { total, parts };
+}
+
+export function trainStep(setup: TrainSetup, batch: Batch, lr: number, rng: Rng): StepResult {
+  const { model, strategy, loss } = setup;
+  const vars = Object.values(model.params) as Variable[];
+  const { input, gt } = batchTensors(batch);
+  let partsTensor: Tensor | undefined;
+  let value: Scalar | undefined;
+  let grads: Record<string, Tensor> = {};
+  try {
+    const r = tf.variableGrads(() => {
+      const pairs = strategy.forward(model, model.params, input, gt, true);
+      const { total, parts } = lossTerms(loss, pairs, rng);
+      partsTensor = tf.keep(tf.stack(parts));
+      return total;
+    }, vars);
+    value = r.value;
+    // variableGrads keys by variable name; the optimiser expects parameter names.
+    const byVar = new Map(Object.entries(model.params).map(([name, v]) => [v.name, name]));
+    grads = Object.fromEntries(Object.entries(r.grads).map(([vn, g]) => [byVar.get(vn) ?? vn, g]));
+    const lossValue = value.dataSync()[0]!;
+    const partValues = Array.from(partsTensor!.dataSync());
+    const terms = Object.fromEntries(loss.map((t, i) => [t.name, partValues[i]!]));
+    if (!Number.isFinite(lossValue)) return { loss: lossValue, terms, applied: false };
+    if (setup.clipGradNorm !== undefined) {
+      const clipped = clipGradNorm(grads, setup.clipGradNorm);
+      clipped.totalNorm.dispose();
+      tf.dispose(Object.values(grads));
+      grads = clipped.grads;
+    }
+    setup.optimizer.step(model.params, grads, lr);
+    setup.ema?.update();
+    return { loss: lossValue, terms, applied: true };
+  } finally {
+    tf.dispose([input, gt, ...(value ? [value] : []), ...(partsTensor ? [partsTensor] : []), ...Object.values(grads)]);
+  }
+}

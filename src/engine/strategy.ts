@@ -1,0 +1,43 @@
+// Training strategies ("meta-architectures"): how a batch becomes model input, and how the
+// model output and the ground truth become the 4-D image batches that losses and metrics see.
+import { tf } from '../runtime/index.ts';
+import type { Tensor, Tensor4D } from '../runtime/index.ts';
+import type { Model, Params } from '../models/model.ts';
+
+export interface Pair {
+  /** Restored images `[N, H, W, C]` compared with `gt` (same shape). */
+  readonly out: Tensor4D;
+  readonly gt: Tensor4D;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /**
+   * Forward pass and the (output, target) pairs the loss is summed over; `pairs[0]` is the
+   * full-resolution result used for metrics.
+   */
+  forward(model: Model, params: Params, input: Tensor, gt: Tensor, training: boolean): readonly Pair[];
+}
+
+/** `[B, T, H, W, C]` or `[B, H, W, C]` → `[B·T, H, W, C]`. */
+export function flattenFrames(x: Tensor): Tensor4D {
+  if (x.rank === 4) return x as Tensor4D;
+  if (x.rank !== 5) throw new Error(`expected a [B,H,W,C] image or [B,T,H,W,C] clip tensor, got shape [${x.shape.join(',')}]`);
+  const [b, t, h, w, c] = x.shape as [number, number, number, number, number];
+  return tf.reshape(x, [b * t, h, w, c]);
+}
+
+/** One output (a frame or several) compared with the flattened ground truth. */
+export const singleScale: Strategy = {
+  name: 'singleScale',
+  forward(model, params, input, gt, training) {
+    const raw = model.apply(params, input, { training });
+    if (Array.isArray(raw)) throw new Error(`model ${model.name} returns ${raw.length} outputs; use a multi-output strategy`);
+    const out = flattenFrames(raw);
+    const target = flattenFrames(gt);
+    if (out.shape.join(',') !== target.shape.join(',')) {
+      throw new Error(`model ${model.name} output [${out.shape.join(',')}] does not match the ground truth [${target.shape.join(',')}] (check numFrames / gt frames of the dataset)`);
+    }
+    return [{ out, gt: target }];
+  },
+};

@@ -1,0 +1,92 @@
+// The training loop as a cold Observable<TrainEvent>. Subscribing starts the run; hooks are
+// operators on the stream. After each event the loop waits for work that hooks registered with
+// `ctx.wait`, so validation or checkpointing never overlaps an optimisation step.
+// Unsubscribing (or ctx.requestStop()) stops after the current step and leaves a checkpoint.
+import { Observable } from 'rxjs';
+import { batchesPerEpoch, epochBatches } from '../data/loader.ts';
+import { countParams } from '../models/model.ts';
+import { Rng } from '../util/rng.ts';
+import { TrainContext } from './context.ts';
+import type { TrainEvent } from './events.ts';
+import type { TrainSetup } from './setup.ts';
+import { trainStep } from './step.ts';
+
+export interface TrainOptions {
+  /** A checkpoint directory to continue from exactly. */
+  readonly resumeFrom?: string;
+  /** Called with the context once it exists (e.g. to wire Ctrl-C to ctx.requestStop). */
+  readonly onContext?: (ctx: TrainContext) => void;
+}
+
+export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<TrainEvent> {
+  return new Observable<TrainEvent>((subscriber) => {
+    const itersPerEpoch = batchesPerEpoch(setup.train, { batchSize: setup.batchSize, dropLast: true });
+    if (itersPerEpoch === 0) {
+      subscriber.error(new Error(`training dataset '${setup.train.name}' has ${setup.train.length} samples, fewer than one batch of ${setup.batchSize}`));
+      return;
+    }
+    const ctx = new TrainContext(setup, itersPerEpoch);
+    opts.onContext?.(ctx);
+    const emit = async (ev: TrainEvent): Promise<void> => {
+      if (!subscriber.closed) subscriber.next(ev);
+      await ctx.settle();
+    };
+    const totalIterations = setup.run.unit === 'epoch' ? setup.run.length * itersPerEpoch : setup.run.length;
+    const finished = () => ctx.iteration >= totalIterations || (setup.run.unit === 'epoch' && ctx.epoch >= setup.run.length);
+
+    const run = async (): Promise<void> => {
+      if (opts.resumeFrom) ctx.resume(opts.resumeFrom);
+      const pos = () => ({ ctx, epoch: ctx.epoch, iteration: ctx.iteration });
+      await emit({ type: 'start', ...pos(), totalIterations, itersPerEpoch, params: countParams(setup.model), ...(opts.resumeFrom ? { resumedFrom: opts.resumeFrom } : {}) });
+      while (!finished() && !ctx.stopRequested) {
+        const epochStart = Date.now();
+        let lossSum = 0;
+        let steps = 0;
+        let tData = performance.now();
+        for await (const batch of epochBatches(setup.train, { batchSize: setup.batchSize, shuffle: true, seed: setup.seed, dropLast: true }, ctx.epoch, ctx.batch)) {
+          if (ctx.stopRequested || finished()) break;
+          const t0 = performance.now();
+          const lr = setup.lr(setup.lrUnit === 'epoch' ? ctx.epoch : ctx.iteration);
+          const r = trainStep(setup, batch, lr, Rng.derive(setup.seed, `step:${ctx.iteration}`));
+          const t1 = performance.now();
+          ctx.iteration++;
+          ctx.batch++;
+          if (Number.isFinite(r.loss)) {
+            lossSum += r.loss;
+            steps++;
+          }
+          await emit({
+            type: 'step',
+            ...pos(),
+            batch: ctx.batch - 1,
+            loss: r.loss,
+            terms: r.terms,
+            lr,
+            imagesPerSec: (batch.inputShape[0] * 1000) / Math.max(1e-3, t1 - tData),
+            dataMs: t0 - tData,
+            stepMs: t1 - t0,
+            skipped: !r.applied,
+          });
+          tData = performance.now();
+        }
+        if (ctx.batch >= itersPerEpoch) {
+          const done = ctx.epoch;
+          ctx.epoch++;
+          ctx.batch = 0;
+          await emit({ type: 'epoch', ctx, epoch: done, iteration: ctx.iteration, meanLoss: steps > 0 ? lossSum / steps : NaN, seconds: (Date.now() - epochStart) / 1000 });
+        }
+      }
+      if (ctx.stopRequested && !finished()) {
+        const path = ctx.saveCheckpoint();
+        await emit({ type: 'checkpoint', ...pos(), path, reason: 'stop' });
+      }
+      await emit({ type: 'end', ...pos(), reason: finished() ? 'completed' : 'stopped', seconds: (Date.now() - ctx.startedAt) / 1000 });
+    };
+
+    run().then(
+      () => subscriber.complete(),
+      (err: unknown) => subscriber.error(err),
+    );
+    return () => ctx.requestStop();
+  });
+}

@@ -1,0 +1,39 @@
+// A small, fast training setup for engine tests: DBN(5, 3, 8) on 32x32 synthetic clips.
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { syntheticDataset } from '../../src/data/synthetic.ts';
+import { buildDbn } from '../../src/models/dbn.ts';
+import { adam } from '../../src/optim/adam.ts';
+import { charbonnier } from '../../src/losses/index.ts';
+import { singleScale } from '../../src/engine/strategy.ts';
+import type { TrainSetup } from '../../src/engine/setup.ts';
+
+export function tempDir(prefix = 'simdeblur-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function smallSetup(overrides: Partial<TrainSetup> = {}): TrainSetup {
+  const seed = overrides.seed ?? 1;
+  return {
+    experiment: { name: 'engine-test', seed },
+    name: 'engine-test',
+    seed,
+    workDir: overrides.workDir ?? tempDir(),
+    model: buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
+    strategy: singleScale,
+    loss: [{ name: 'charbonnier', weight: 1, fn: charbonnier({ reduction: 'mean' }) }],
+    optimizer: adam(),
+    lr: () => 2e-3,
+    lrUnit: 'epoch',
+    train: syntheticDataset({ videos: 2, samplesPerVideo: 4, numFrames: 5, height: 32, width: 32, seed: 11 }, 'train'),
+    val: syntheticDataset({ videos: 2, samplesPerVideo: 2, numFrames: 5, height: 32, width: 32, seed: 99 }, 'val'),
+    batchSize: 2,
+    valBatchSize: 2,
+    run: { unit: 'iteration', length: 8 },
+    validation: { every: 4, saveImages: 2 },
+    checkpoint: { every: 4, keepLast: 2, keepBest: true },
+    log: { every: 2 },
+    ...overrides,
+  };
+}
