@@ -1,0 +1,87 @@
+// DBN, "Deep Video Deblurring" (Su et al. 2017), SPEC §2.1: an encoder-decoder over the
+// channel-stacked input frames with three skip connections, restoring the centre frame as a
+// residual. Every block is conv (or transposed conv) + BatchNorm(eps 1e-3) + ReLU, except the
+// last, which has no ReLU.
+//
+// Differences from the original: none in the computation. Input is checked up front (frame
+// and channel counts, H and W divisible by 8) instead of failing inside a reshape or an add.
+import type { Tensor } from '@tensorflow/tfjs';
+import { tf } from '../runtime/index.ts';
+import { ParamStore } from '../nn/params.ts';
+import type { Params, Scope } from '../nn/params.ts';
+import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
+import { makeModel } from './model.ts';
+import type { Model, ModelInput } from './model.ts';
+
+export interface DbnOptions {
+  readonly numFrames: number;
+  readonly inChannels: number;
+  readonly innerChannels: number;
+}
+
+type Block = (p: Params, x: Tensor, training: boolean) => Tensor;
+
+// `<name>.0` is the conv, `<name>.1` the BatchNorm, as in the original nn.Sequential.
+function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, k: number, stride: number, pad: number, relu: boolean): Block {
+  const c =
+    conv === 'conv'
+      ? conv2dLayer(scope.child(0), { inChannels: cin, outChannels: cout, kernelSize: k, stride, padding: pad })
+      : convTranspose2dLayer(scope.child(0), { inChannels: cin, outChannels: cout, kernelSize: k, stride, padding: pad });
+  const bn = batchNormLayer(scope.child(1), { channels: cout, eps: 1e-3 });
+  return (p, x, training) => {
+    const y = bn(p, c(p, x), training);
+    return relu ? tf.relu(y) : y;
+  };
+}
+
+export function buildDbn(opts: DbnOptions, seed: number): Model {
+  const { numFrames: n, inChannels: cin, innerChannels: c } = opts;
+  for (const [k, v] of Object.entries(opts)) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`DBN: ${k} must be a positive integer, got ${v}`);
+  }
+  // The output (3 channels) is added to the centre frame, which broadcasts only for 1 or 3.
+  if (cin !== 3 && cin !== 1) throw new Error(`DBN: inChannels must be 3 (or 1), got ${cin}: the 3-channel output is added to the centre frame`);
+  const k = n * cin;
+  const store = new ParamStore(seed);
+  const s = store.root();
+  const b = (name: string, cinb: number, cout: number, kk = 3, stride = 1, pad = 1, relu = true): Block =>
+    block(s.child(name), 'conv', cinb, cout, kk, stride, pad, relu);
+  const up = (name: string, cinb: number, cout: number): Block => block(s.child(name), 'convT', cinb, cout, 4, 2, 1, true);
+
+  const F0 = b('F0', k, c, 5, 1, 2);
+  const D1 = b('D1', c, c, 3, 2, 1);
+  const F1 = [b('F1_1', c, 2 * c), b('F1_2', 2 * c, 2 * c)];
+  const D2 = b('D2', 2 * c, 4 * c, 3, 2, 1);
+  const F2 = [b('F2_1', 4 * c, 4 * c), b('F2_2', 4 * c, 4 * c), b('F2_3', 4 * c, 4 * c)];
+  const D3 = b('D3', 4 * c, 8 * c, 3, 2, 1);
+  const F3 = [b('F3_1', 8 * c, 8 * c), b('F3_2', 8 * c, 8 * c), b('F3_3', 8 * c, 8 * c)];
+  const U1 = up('U1', 8 * c, 4 * c);
+  const F4 = [b('F4_1', 4 * c, 4 * c), b('F4_2', 4 * c, 4 * c), b('F4_3', 4 * c, 4 * c)];
+  const U2 = up('U2', 4 * c, 2 * c);
+  const F5 = [b('F5_1', 2 * c, 2 * c), b('F5_2', 2 * c, c)];
+  const U3 = up('U3', c, c);
+  const F6 = [b('F6_1', c, k), b('F6_2', k, 3, 3, 1, 1, false)];
+
+  const seq = (blocks: Block[], p: Params, x: Tensor, t: boolean): Tensor => blocks.reduce((h, blk) => blk(p, h, t), x);
+
+  const apply = (p: Params, input: ModelInput, { training }: { readonly training: boolean }): Tensor => {
+    if (Array.isArray(input)) throw new Error('DBN: expected one clip tensor [B, T, H, W, C], got a list');
+    if (input.rank !== 5) throw new Error(`DBN: input must be a clip [B, T, H, W, C], got shape ${JSON.stringify(input.shape)}`);
+    const [bs, t, h, w, ch] = input.shape as [number, number, number, number, number];
+    if (t !== n) throw new Error(`DBN: input has ${t} frames, the model was built for ${n}`);
+    if (ch !== cin) throw new Error(`DBN: input has ${ch} channels, the model was built for ${cin}`);
+    if (h % 8 !== 0 || w % 8 !== 0) throw new Error(`DBN: H and W must be divisible by 8, got ${h}x${w}`);
+    const centre = input.slice([0, Math.floor(n / 2), 0, 0, 0], [bs, 1, h, w, ch]).reshape([bs, h, w, ch]);
+    // Frame-major channels (frame0 RGB, frame1 RGB, ...), as the original's reshape gives.
+    const x = input.transpose([0, 2, 3, 1, 4]).reshape([bs, h, w, t * ch]);
+    const f0 = F0(p, x, training);
+    const f1 = seq(F1, p, D1(p, f0, training), training);
+    const f2 = seq(F2, p, D2(p, f1, training), training);
+    const f3 = seq(F3, p, D3(p, f2, training), training);
+    const f4 = seq(F4, p, tf.relu(tf.add(U1(p, f3, training), f2)), training);
+    const f5 = seq(F5, p, tf.relu(tf.add(U2(p, f4, training), f1)), training);
+    const f6 = seq(F6, p, tf.relu(tf.add(U3(p, f5, training), f0)), training);
+    return tf.add(f6, centre);
+  };
+  return makeModel('DBN', store, apply);
+}

@@ -1,0 +1,137 @@
+// NAFNet (Chen et al. 2022), SPEC §2.13: a U-Net of NAFBlocks (LayerNorm, gated depthwise
+// convolutions and simplified channel attention, no nonlinear activations), predicting a
+// residual added to the input. The input is zero-padded on the right/bottom to a multiple of
+// 2^levels and the output cropped back, as the original does.
+//
+// Differences from the original: none in the computation (dropout is 0 there and is not
+// implemented here). A 5-D input must have exactly one frame.
+import type { Tensor } from '@tensorflow/tfjs';
+import { tf } from '../runtime/index.ts';
+import { ParamStore, getParam } from '../nn/params.ts';
+import type { Params, Scope } from '../nn/params.ts';
+import { conv2dLayer, layerNorm2dLayer } from '../nn/layers.ts';
+import { pixelShuffle } from '../nn/shuffle.ts';
+import { zeros } from '../nn/init.ts';
+import { makeModel } from './model.ts';
+import type { Model, ModelInput } from './model.ts';
+
+export interface NafnetOptions {
+  readonly imgChannels: number;
+  readonly width: number;
+  readonly middleBlkNum: number;
+  readonly encBlkNums: readonly number[];
+  readonly decBlkNums: readonly number[];
+}
+
+type Fn = (p: Params, x: Tensor) => Tensor;
+
+/** Splits channels in halves and multiplies them. */
+function simpleGate(x: Tensor): Tensor {
+  const [a, b] = tf.split(x, 2, -1) as [Tensor, Tensor];
+  return tf.mul(a, b);
+}
+
+/** NAFBlock(c) with DW_Expand = FFN_Expand = 2. */
+function nafBlock(s: Scope, c: number): Fn {
+  const dw = 2 * c;
+  const ffn = 2 * c;
+  const conv1 = conv2dLayer(s.child('conv1'), { inChannels: c, outChannels: dw, kernelSize: 1 });
+  const conv2 = conv2dLayer(s.child('conv2'), { inChannels: dw, outChannels: dw, kernelSize: 3, padding: 1, groups: dw });
+  const conv3 = conv2dLayer(s.child('conv3'), { inChannels: dw / 2, outChannels: c, kernelSize: 1 });
+  // `sca` is nn.Sequential(AdaptiveAvgPool2d(1), Conv2d): the conv is index 1.
+  const sca = conv2dLayer(s.child('sca').child(1), { inChannels: dw / 2, outChannels: dw / 2, kernelSize: 1 });
+  const conv4 = conv2dLayer(s.child('conv4'), { inChannels: c, outChannels: ffn, kernelSize: 1 });
+  const conv5 = conv2dLayer(s.child('conv5'), { inChannels: ffn / 2, outChannels: c, kernelSize: 1 });
+  const norm1 = layerNorm2dLayer(s.child('norm1'), { channels: c, eps: 1e-6 });
+  const norm2 = layerNorm2dLayer(s.child('norm2'), { channels: c, eps: 1e-6 });
+  // (1, c, 1, 1) in PyTorch, kept so for loading; read as a per-channel vector here.
+  const beta = s.param('beta', [1, c, 1, 1], 'plain', zeros);
+  const gamma = s.param('gamma', [1, c, 1, 1], 'plain', zeros);
+  return (p, inp) => {
+    let x = norm1(p, inp);
+    x = simpleGate(conv2(p, conv1(p, x)));
+    x = tf.mul(x, sca(p, tf.mean(x, [1, 2], true)));
+    x = conv3(p, x);
+    const y = tf.add(inp, tf.mul(x, getParam(p, beta).reshape([c])));
+    x = conv5(p, simpleGate(conv4(p, norm2(p, y))));
+    return tf.add(y, tf.mul(x, getParam(p, gamma).reshape([c])));
+  };
+}
+
+function blocks(s: Scope, n: number, c: number): Fn {
+  const list = Array.from({ length: n }, (_, i) => nafBlock(s.child(i), c));
+  return (p, x) => list.reduce((h, b) => b(p, h), x);
+}
+
+export function buildNafnet(opts: NafnetOptions, seed: number): Model {
+  const { imgChannels, width, middleBlkNum, encBlkNums, decBlkNums } = opts;
+  for (const [k, v] of Object.entries({ imgChannels, width })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`NAFNet: ${k} must be a positive integer, got ${v}`);
+  }
+  const counts: Array<[string, number]> = [
+    ['middleBlkNum', middleBlkNum],
+    ...encBlkNums.map((n, i): [string, number] => [`encBlkNums[${i}]`, n]),
+    ...decBlkNums.map((n, i): [string, number] => [`decBlkNums[${i}]`, n]),
+  ];
+  for (const [k, v] of counts) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`NAFNet: ${k} must be a non-negative integer, got ${v}`);
+  }
+  // The original zips decoders with the reversed encoder skips, so the counts must agree for
+  // the channel widths to line up.
+  if (encBlkNums.length !== decBlkNums.length) {
+    throw new Error(`NAFNet: encBlkNums (${encBlkNums.length} stages) and decBlkNums (${decBlkNums.length}) must have the same length`);
+  }
+  const store = new ParamStore(seed);
+  const root = store.root();
+  const intro = conv2dLayer(root.child('intro'), { inChannels: imgChannels, outChannels: width, kernelSize: 3, padding: 1 });
+  const encoders: Fn[] = [];
+  const downs: Fn[] = [];
+  let chan = width;
+  encBlkNums.forEach((n, i) => {
+    encoders.push(blocks(root.child('encoders').child(i), n, chan));
+    downs.push(conv2dLayer(root.child('downs').child(i), { inChannels: chan, outChannels: 2 * chan, kernelSize: 2, stride: 2 }));
+    chan *= 2;
+  });
+  const middle = blocks(root.child('middle_blks'), middleBlkNum, chan);
+  const ups: Fn[] = [];
+  const decoders: Fn[] = [];
+  decBlkNums.forEach((n, i) => {
+    const conv = conv2dLayer(root.child('ups').child(i).child(0), { inChannels: chan, outChannels: 2 * chan, kernelSize: 1, bias: false });
+    ups.push((p, x) => pixelShuffle(conv(p, x), 2));
+    chan /= 2;
+    decoders.push(blocks(root.child('decoders').child(i), n, chan));
+  });
+  // The original builds `ending` after the stages; creation order does not affect names.
+  const ending = conv2dLayer(root.child('ending'), { inChannels: width, outChannels: imgChannels, kernelSize: 3, padding: 1 });
+  const padder = 2 ** encBlkNums.length;
+
+  const apply = (p: Params, input: ModelInput): Tensor => {
+    if (Array.isArray(input)) throw new Error('NAFNet: expected one image tensor [B, H, W, C], got a list');
+    let img = input;
+    if (img.rank === 5) {
+      if (img.shape[1] !== 1) throw new Error(`NAFNet: a clip input must have exactly one frame, got shape ${JSON.stringify(img.shape)}`);
+      img = img.squeeze([1]);
+    }
+    if (img.rank !== 4) throw new Error(`NAFNet: input must be [B, H, W, C] or [B, 1, H, W, C], got shape ${JSON.stringify(input.shape)}`);
+    const [b, h, w, c] = img.shape as [number, number, number, number];
+    if (c !== imgChannels) throw new Error(`NAFNet: input has ${c} channels, the model was built for ${imgChannels}`);
+    const padH = (padder - (h % padder)) % padder;
+    const padW = (padder - (w % padder)) % padder;
+    const inp = padH === 0 && padW === 0 ? img : tf.pad(img, [[0, 0], [0, padH], [0, padW], [0, 0]]);
+    let x: Tensor = intro(p, inp);
+    const skips: Tensor[] = [];
+    encoders.forEach((enc, i) => {
+      x = enc(p, x);
+      skips.push(x);
+      x = downs[i]!(p, x);
+    });
+    x = middle(p, x);
+    decoders.forEach((dec, i) => {
+      x = tf.add(ups[i]!(p, x), skips[skips.length - 1 - i]!);
+      x = dec(p, x);
+    });
+    const out = tf.add(ending(p, x), inp);
+    return padH === 0 && padW === 0 ? out : tf.slice(out, [0, 0, 0, 0], [b, h, w, c]);
+  };
+  return makeModel('NAFNet', store, apply);
+}

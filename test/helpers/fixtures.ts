@@ -1,0 +1,48 @@
+// Loads a parity fixture directory (weights.safetensors + io.safetensors; the format is
+// described in ../shared/fixtures/README.md) into plain data, plus small test utilities.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RawTensor } from '../../src/io/safetensors.ts';
+import { loadFixture as loadFixtureDir, toChannelsLast, type Fixture } from '../../src/models/fixture.ts';
+import { tf } from '../../src/runtime/index.ts';
+import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { Model } from '../../src/models/model.ts';
+
+export type { Fixture, FixtureMeta } from '../../src/models/fixture.ts';
+export { toChannelsLast, maxAbsDiff } from '../../src/models/fixture.ts';
+
+export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'parity');
+
+/** `dir` is a path, or a model name under test/fixtures/parity. */
+export function loadFixture(dir: string): Fixture {
+  return loadFixtureDir(path.isAbsolute(dir) || dir.includes('/') ? dir : path.join(FIXTURES, dir));
+}
+
+export function ioTensor(f: Fixture, key: string): RawTensor {
+  const t = f.io[key];
+  if (t === undefined) throw new Error(`fixture has no io tensor '${key}' (has ${Object.keys(f.io).join(', ')})`);
+  return toChannelsLast(t);
+}
+
+/**
+ * One plain-SGD training step: forward in training mode, mean-abs loss, gradients of the
+ * trainable params, `w -= lr·g`. Returns the loss before the step.
+ */
+export function sgdStep(m: Model, x: Tensor | Tensor[], target: Tensor, lr: number): number {
+  const vars = Object.values(m.params);
+  const { value, grads } = tf.variableGrads(() => {
+    const y = m.apply(m.params, x, { training: true });
+    if (Array.isArray(y)) throw new Error('sgdStep: expected a single output tensor');
+    return tf.mean(tf.abs(tf.sub(y, target))) as Scalar;
+  }, vars);
+  tf.tidy(() => {
+    for (const v of vars) {
+      const g = grads[v.name];
+      if (g === undefined) throw new Error(`sgdStep: no gradient for a parameter of shape ${JSON.stringify(v.shape)}`);
+      v.assign(v.sub(g.mul(lr)));
+    }
+  });
+  const loss = value.dataSync()[0]!;
+  tf.dispose([value, grads]);
+  return loss;
+}
