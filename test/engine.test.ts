@@ -6,9 +6,10 @@ import { firstValueFrom, lastValueFrom, takeWhile, toArray, filter } from 'rxjs'
 import { tf } from '../src/runtime/index.ts';
 import { train } from '../src/engine/train.ts';
 import { trainStep } from '../src/engine/step.ts';
-import { validate } from '../src/engine/hooks/validate.ts';
-import { checkpoints } from '../src/engine/hooks/checkpoint.ts';
-import { stopOnNaN } from '../src/engine/hooks/stop-on-nan.ts';
+import { standardHooks, stopOnNaN } from '../src/engine/hooks/index.ts';
+import { readJsonl } from '../src/io/jsonl.ts';
+import { listEventFiles, readEvents } from '../src/io/tensorboard.ts';
+import { Writable } from 'node:stream';
 import { latestCheckpoint, loadWeights, readCheckpointState } from '../src/engine/checkpoint.ts';
 import { epochBatches } from '../src/data/loader.ts';
 import { buildDbn } from '../src/models/dbn.ts';
@@ -32,9 +33,11 @@ test('a training step leaves the tensor count unchanged', async () => {
   setup.optimizer.dispose();
 });
 
-test('train() with validation and checkpoint hooks lowers the loss and writes loadable checkpoints', async () => {
+test('train() with all hooks lowers the loss and writes checkpoints, logs and TensorBoard files that load', async () => {
   const setup = smallSetup({ run: { unit: 'iteration', length: 40 }, validation: { every: 20, saveImages: 2 }, checkpoint: { every: 20, keepLast: 1, keepBest: true } });
-  const events = await lastValueFrom(train(setup).pipe(validate(), checkpoints(), stopOnNaN(), toArray()));
+  let printed = '';
+  const stream = new Writable({ write(chunk, _enc, cb) { printed += String(chunk); cb(); } });
+  const events = await lastValueFrom(train(setup).pipe(standardHooks({ progress: { stream } }), toArray()));
   const s = steps(events);
   assert.equal(s.length, 40);
   const mean = (xs: StepEvent[]) => xs.reduce((a, e) => a + e.loss, 0) / xs.length;
@@ -60,6 +63,18 @@ test('train() with validation and checkpoint hooks lowers the loss and writes lo
   loadWeights(fresh, path.join(latest, 'weights.safetensors'));
   assert.deepEqual(weightsOf(fresh), weightsOf(setup.model));
   fresh.dispose();
+  // Logs: the progress lines, the JSON-lines log and the TensorBoard event file.
+  assert.match(printed, /iter 40\/40 loss/);
+  assert.match(printed, /validation @ epoch \d+, iter 20: PSNR \d+\.\d+ dB/);
+  assert.match(printed, /finished at epoch \d+, iteration 40/);
+  const log = readJsonl(path.join(setup.workDir, 'log.jsonl')) as Array<{ type: string; iteration: number; psnr?: number }>;
+  assert.deepEqual(log.filter((r) => r.type === 'step').map((r) => r.iteration), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40]);
+  assert.equal(log.filter((r) => r.type === 'validation').length, 2);
+  assert.equal(log.at(-1)!.type, 'end');
+  const [tbFile] = listEventFiles(path.join(setup.workDir, 'tensorboard'));
+  const tags = readEvents(tbFile!).flatMap((e) => (e.summary ?? []).map((v) => v.tag));
+  for (const t of ['train/loss', 'train/charbonnier', 'train/lr', 'val/psnr', 'val/ssim']) assert.ok(tags.includes(t), `missing ${t}`);
+  assert.ok(tags.some((t) => t.startsWith('val_images/')));
   setup.model.dispose();
   setup.optimizer.dispose();
 });

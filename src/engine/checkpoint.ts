@@ -3,6 +3,7 @@
 // position, metrics, versions) — built under a temporary name and renamed into place, so a
 // crash never leaves a torn checkpoint.
 import fs from 'node:fs';
+import { writeDirAtomic, writeFileAtomicSync } from '../io/atomic.ts';
 import path from 'node:path';
 import { runtimeInfo } from '../runtime/index.ts';
 import type { Tensor } from '../runtime/index.ts';
@@ -39,57 +40,25 @@ export interface CheckpointContents {
   readonly state: Omit<CheckpointState, 'format' | 'versions' | 'savedAt' | 'optimizerMeta' | 'emaMeta'>;
 }
 
-export function saveCheckpoint(dir: string, c: CheckpointContents): void {
-  const parent = path.dirname(path.resolve(dir));
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
-  try {
-    const weights = stateDict(c.model, 'pytorch');
+export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
+  // Read everything off the tensors first: the directory is then written with no TF work.
+  const weights = stateDict(c.model, 'pytorch');
+  const ema = c.ema ? Object.fromEntries(Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`ema/${k}`, v])) : {};
+  const training = { ...rawMap(c.optimizer.tensors), ...ema };
+  const info = runtimeInfo();
+  const state: CheckpointState = {
+    ...c.state,
+    format: CHECKPOINT_FORMAT,
+    optimizerMeta: c.optimizer.meta,
+    emaMeta: c.ema?.meta ?? null,
+    versions: { simdeblur: packageVersion(), tfjs: info.tfjsVersion, tensorflow: info.tfVersion ?? 'none', backend: info.backend },
+    savedAt: new Date().toISOString(),
+  };
+  await writeDirAtomic(dir, (tmp) => {
     writeSafetensors(path.join(tmp, 'weights.safetensors'), weights, { format: 'pt', layout: 'pytorch', model: c.model.name });
-    const opt = rawMap(c.optimizer.tensors);
-    const ema = c.ema ? Object.fromEntries(Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`ema/${k}`, v])) : {};
-    writeSafetensors(path.join(tmp, 'optimizer.safetensors'), { ...opt, ...ema }, { layout: 'simdeblur' });
-    const state: CheckpointState = {
-      ...c.state,
-      format: CHECKPOINT_FORMAT,
-      optimizerMeta: c.optimizer.meta,
-      emaMeta: c.ema?.meta ?? null,
-      versions: { simdeblur: packageVersion(), tfjs: runtimeInfo().tfjsVersion, tensorflow: runtimeInfo().tfVersion ?? 'none', backend: runtimeInfo().backend },
-      savedAt: new Date().toISOString(),
-    };
-    const stateFile = path.join(tmp, 'state.json');
-    fs.writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
-    fsyncPath(stateFile);
-    fsyncPath(tmp);
-    replaceDir(tmp, dir);
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`cannot write checkpoint ${dir}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Puts `tmp` at `dir`; an existing `dir` is moved aside first and removed only afterwards. */
-function replaceDir(tmp: string, dir: string): void {
-  if (!fs.existsSync(dir)) {
-    fs.renameSync(tmp, dir);
-  } else {
-    const old = `${tmp}.old`;
-    fs.renameSync(dir, old);
-    fs.renameSync(tmp, dir);
-    fs.rmSync(old, { recursive: true, force: true });
-  }
-  fsyncPath(path.dirname(path.resolve(dir)));
+    writeSafetensors(path.join(tmp, 'optimizer.safetensors'), training, { layout: 'simdeblur' });
+    writeFileAtomicSync(path.join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  });
 }
 
 let cachedVersion: string | undefined;

@@ -60,17 +60,21 @@ export class TrainContext {
   }
 
   /** Writes `checkpoints/iter_<n>` (or `checkpoints/<name>`) and returns its path. */
-  saveCheckpoint(name = `iter_${String(this.iteration).padStart(8, '0')}`): string {
+  async saveCheckpoint(name = `iter_${String(this.iteration).padStart(8, '0')}`): Promise<string> {
     const dir = path.join(this.checkpointsDir, name);
     const { model, optimizer, ema, experiment, seed } = this.setup;
     const optState = optimizer.state();
     const emaState = ema?.state();
-    saveCheckpoint(dir, {
-      model,
-      optimizer: optState,
-      ...(emaState ? { ema: emaState } : {}),
-      state: { experiment, epoch: this.epoch, batch: this.batch, iteration: this.iteration, seed, metrics: this.lastMetrics, bestPsnr: this.bestPsnr },
-    });
+    try {
+      await saveCheckpoint(dir, {
+        model,
+        optimizer: optState,
+        ...(emaState ? { ema: emaState } : {}),
+        state: { experiment, epoch: this.epoch, batch: this.batch, iteration: this.iteration, seed, metrics: this.lastMetrics, bestPsnr: this.bestPsnr },
+      });
+    } finally {
+      tf.dispose([...Object.values(optState.tensors), ...Object.values(emaState?.tensors ?? {})]);
+    }
     return dir;
   }
 

@@ -3,6 +3,7 @@
 // `ctx.wait`, so validation or checkpointing never overlaps an optimisation step.
 // Unsubscribing (or ctx.requestStop()) stops after the current step and leaves a checkpoint.
 import { Observable } from 'rxjs';
+import { cleanStaleTemps } from '../io/atomic.ts';
 import { batchesPerEpoch, epochBatches } from '../data/loader.ts';
 import { countParams } from '../models/model.ts';
 import { Rng } from '../util/rng.ts';
@@ -35,6 +36,8 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
     const finished = () => ctx.iteration >= totalIterations || (setup.run.unit === 'epoch' && ctx.epoch >= setup.run.length);
 
     const run = async (): Promise<void> => {
+      // Leftovers of a checkpoint write interrupted by a crash are finished or removed.
+      await cleanStaleTemps(ctx.checkpointsDir).catch(() => undefined);
       if (opts.resumeFrom) ctx.resume(opts.resumeFrom);
       const pos = () => ({ ctx, epoch: ctx.epoch, iteration: ctx.iteration });
       await emit({ type: 'start', ...pos(), totalIterations, itersPerEpoch, params: countParams(setup.model), ...(opts.resumeFrom ? { resumedFrom: opts.resumeFrom } : {}) });
@@ -77,7 +80,7 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
         }
       }
       if (ctx.stopRequested && !finished()) {
-        const path = ctx.saveCheckpoint();
+        const path = await ctx.saveCheckpoint();
         await emit({ type: 'checkpoint', ...pos(), path, reason: 'stop' });
       }
       await emit({ type: 'end', ...pos(), reason: finished() ? 'completed' : 'stopped', seconds: (Date.now() - ctx.startedAt) / 1000 });

@@ -19,19 +19,15 @@ export function checkpoints(opts: CheckpointHookOptions = {}): OperatorFunction<
     const n = unitsDone(ev);
     if (n !== undefined && due(n, cfg.every, ctx.setup.run.length) && lastSavedAt !== ctx.iteration) {
       lastSavedAt = ctx.iteration;
-      const path = ctx.saveCheckpoint();
-      ctx.prune(cfg.keepLast);
-      return Promise.resolve([made(path, 'periodic')]);
+      return ctx.saveCheckpoint().then((path) => (ctx.prune(cfg.keepLast), [made(path, 'periodic')]));
     }
     if (ev.type === 'validation' && cfg.keepBest && Number.isFinite(ev.psnr) && (ctx.bestPsnr === null || ev.psnr > ctx.bestPsnr)) {
       ctx.bestPsnr = ev.psnr;
-      return Promise.resolve([made(ctx.saveCheckpoint('best'), 'best')]);
+      return ctx.saveCheckpoint('best').then((path) => [made(path, 'best')]);
     }
     if (ev.type === 'end' && ev.reason === 'completed' && lastSavedAt !== ctx.iteration) {
       lastSavedAt = ctx.iteration;
-      const path = ctx.saveCheckpoint();
-      ctx.prune(cfg.keepLast);
-      return Promise.resolve([made(path, 'final')]);
+      return ctx.saveCheckpoint().then((path) => (ctx.prune(cfg.keepLast), [made(path, 'final')]));
     }
     return undefined;
   });
