@@ -9,12 +9,15 @@ import { tempDir } from './helpers/engine.ts';
 const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
 const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
 
-test('simdeblur parity passes on the DBN and NAFNet fixtures', () => {
-  const r = cli(['parity', 'test/fixtures/parity/dbn', 'test/fixtures/parity/nafnet']);
+test('simdeblur parity passes on every model fixture', () => {
+  const dirs = fs.readdirSync('test/fixtures/parity').filter((d) => d !== 'metrics').sort();
+  const r = cli(['parity', ...dirs.map((d) => `test/fixtures/parity/${d}`)]);
   assert.equal(r.status, 0, r.stderr);
   const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(rows.map((x) => [x.model, x.params]), [['DBN', 244763], ['NAFNet', 19899]]);
-  for (const x of rows) assert.ok(x.maxAbsErr <= 1e-4 && x.ok);
+  assert.equal(rows.length, dirs.length);
+  assert.ok(rows.some((x) => x.model === 'DBN' && x.params === 244763));
+  assert.ok(rows.some((x) => x.model === 'NAFNet' && x.params === 19899));
+  for (const x of rows) assert.ok(x.maxAbsErr <= 1e-4 && x.ok && x.params === x.expectedParams, JSON.stringify(x));
 });
 
 test('simdeblur parity exits 1 when the output differs beyond 1e-4', () => {

@@ -10,6 +10,7 @@ import { tf } from '../runtime/index.ts';
 import { ParamStore } from '../nn/params.ts';
 import type { Params, Scope } from '../nn/params.ts';
 import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
+import { relu as reluOp } from '../nn/activations.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
@@ -30,7 +31,7 @@ function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, 
   const bn = batchNormLayer(scope.child(1), { channels: cout, eps: 1e-3 });
   return (p, x, training) => {
     const y = bn(p, c(p, x), training);
-    return relu ? tf.relu(y) : y;
+    return relu ? reluOp(y) : y;
   };
 }
 
@@ -78,9 +79,9 @@ export function buildDbn(opts: DbnOptions, seed: number): Model {
     const f1 = seq(F1, p, D1(p, f0, training), training);
     const f2 = seq(F2, p, D2(p, f1, training), training);
     const f3 = seq(F3, p, D3(p, f2, training), training);
-    const f4 = seq(F4, p, tf.relu(tf.add(U1(p, f3, training), f2)), training);
-    const f5 = seq(F5, p, tf.relu(tf.add(U2(p, f4, training), f1)), training);
-    const f6 = seq(F6, p, tf.relu(tf.add(U3(p, f5, training), f0)), training);
+    const f4 = seq(F4, p, reluOp(tf.add(U1(p, f3, training), f2)), training);
+    const f5 = seq(F5, p, reluOp(tf.add(U2(p, f4, training), f1)), training);
+    const f6 = seq(F6, p, reluOp(tf.add(U3(p, f5, training), f0)), training);
     return tf.add(f6, centre);
   };
   return makeModel('DBN', store, apply);

@@ -4,6 +4,14 @@
 import type { Model } from './model.ts';
 import { buildDbn } from './dbn.ts';
 import { buildNafnet } from './nafnet.ts';
+import { buildRestormer } from './restormer.ts';
+import { buildMimoUnet, buildMimoUnetPlus } from './mimounet.ts';
+import { buildMscnn } from './mscnn.ts';
+import { buildSrn } from './srn.ts';
+import { buildDblrnet } from './dblrnet.ts';
+import { buildStrcnn } from './strcnn.ts';
+import { buildIfirnn } from './ifirnn.ts';
+import { buildEstrnn } from './estrnn.ts';
 
 type Kwargs = Record<string, unknown>;
 
@@ -18,6 +26,18 @@ export interface OriginalModel {
 function num(kw: Kwargs, key: string, fallback?: number): number {
   const v = kw[key] ?? fallback;
   if (typeof v !== 'number') throw new Error(`constructor argument ${key}: expected a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(kw: Kwargs, key: string, fallback: boolean): boolean {
+  const v = kw[key] ?? fallback;
+  if (typeof v !== 'boolean') throw new Error(`constructor argument ${key}: expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function str(kw: Kwargs, key: string, fallback: string): string {
+  const v = kw[key] ?? fallback;
+  if (typeof v !== 'string') throw new Error(`constructor argument ${key}: expected a string, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -43,6 +63,83 @@ export const originalModels: Readonly<Record<string, OriginalModel>> = {
       decBlkNums: nums(kw, 'dec_blk_nums', []),
     }),
     build: (o, seed) => buildNafnet(o as never, seed),
+  },
+  DBLRNet: {
+    type: 'dblrnet',
+    options: (kw) => ({ numFrames: num(kw, 'num_frames', 5), inChannels: num(kw, 'in_channels', 3), innerChannels: num(kw, 'inner_channels', 64) }),
+    build: (o, seed) => buildDblrnet(o as never, seed),
+  },
+  STRCNN: {
+    type: 'strcnn',
+    options: (kw) => ({
+      numFramesEncoded: num(kw, 'num_frames_encoded', 5),
+      inChannels: num(kw, 'in_channels', 3),
+      innerChannels: num(kw, 'inner_channels', 32),
+      encoderBlocks: num(kw, 'encoder_blocks', 4),
+      decoderBlocks: num(kw, 'decoder_blocks', 4),
+      isDtb: bool(kw, 'is_dtb', true),
+    }),
+    build: (o, seed) => buildStrcnn(o as never, seed),
+  },
+  IFIRNN: {
+    type: 'ifirnn',
+    options: (kw) => ({ inChannels: num(kw, 'in_channels', 3), innerChannels: num(kw, 'inner_channels', 16), dualCell: bool(kw, 'dual_cell', true), intraIters: num(kw, 'intra_iters', 3) }),
+    build: (o, seed) => buildIfirnn(o as never, seed),
+  },
+  ESTRNN: {
+    type: 'estrnn',
+    options: (kw) => ({
+      nFeatures: num(kw, 'n_features', 16),
+      nBlocks: num(kw, 'n_blocks', 15),
+      futureFrames: num(kw, 'future_frames', 2),
+      pastFrames: num(kw, 'past_frames', 2),
+      activation: str(kw, 'activation', 'gelu'),
+    }),
+    build: (o, seed) => buildEstrnn(o as never, seed),
+  },
+  Restormer: {
+    type: 'restormer',
+    options: (kw) => ({
+      inpChannels: num(kw, 'inp_channels', 3),
+      outChannels: num(kw, 'out_channels', 3),
+      dim: num(kw, 'dim', 48),
+      numBlocks: nums(kw, 'num_blocks', [4, 6, 6, 8]),
+      numRefinementBlocks: num(kw, 'num_refinement_blocks', 4),
+      heads: nums(kw, 'heads', [1, 2, 4, 8]),
+      ffnExpansionFactor: num(kw, 'ffn_expansion_factor', 2.66),
+      bias: bool(kw, 'bias', false),
+      layerNormType: str(kw, 'LayerNorm_type', 'WithBias'),
+      dualPixelTask: bool(kw, 'dual_pixel_task', false),
+    }),
+    build: (o, seed) => buildRestormer(o as never, seed),
+  },
+  MIMOUNet: {
+    type: 'mimoUnet',
+    options: (kw) => ({ numRes: num(kw, 'num_res', 8) }),
+    build: (o, seed) => buildMimoUnet(o as never, seed),
+  },
+  MIMOUNetPlus: {
+    type: 'mimoUnetPlus',
+    options: (kw) => ({ numRes: num(kw, 'num_res', 20) }),
+    build: (o, seed) => buildMimoUnetPlus(o as never, seed),
+  },
+  MSResNet: {
+    type: 'mscnn',
+    options: (kw) => ({
+      inChannels: num(kw, 'in_channels', 3),
+      numFeats: num(kw, 'num_feats', 64),
+      outChannels: num(kw, 'out_channels', 3),
+      numResblocks: num(kw, 'num_resblocks', 19),
+      kernelSize: num(kw, 'kernel_size', 5),
+      numScales: num(kw, 'num_scales', 3),
+    }),
+    build: (o, seed) => buildMscnn(o as never, seed),
+  },
+  SRN: {
+    type: 'srn',
+    // The original feeds the LSTM's cell state onward (SPEC §7.4); its weights need that.
+    options: (kw) => ({ inChannels: num(kw, 'in_channels', 6), innerChannels: num(kw, 'inner_channels', 32), numLevels: num(kw, 'num_levels', 3), withLstm: bool(kw, 'with_lstm', true), lstmOutput: 'cell' }),
+    build: (o, seed) => buildSrn(o as never, seed),
   },
 };
 

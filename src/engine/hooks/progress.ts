@@ -71,7 +71,7 @@ export function progress(opts: ProgressOptions = {}): OperatorFunction<TrainEven
           line(`epoch ${ev.epoch + 1} done: mean loss ${ev.meanLoss.toPrecision(5)}, ${ev.seconds.toFixed(1)} s`);
           break;
         case 'end':
-          line(`${ev.reason === 'completed' ? 'finished' : 'stopped'} at epoch ${ev.epoch + 1}, iteration ${ev.iteration} after ${formatDuration(ev.seconds)}`);
+          line(`${ev.reason === 'completed' ? 'finished' : 'stopped'} at iteration ${ev.iteration} (${(ev.ctx.epoch + ev.ctx.batch / ev.ctx.itersPerEpoch).toFixed(2)} epochs) after ${formatDuration(ev.seconds)}`);
           break;
       }
     },

@@ -1,0 +1,208 @@
+// Restormer (Zamir et al. 2022), SPEC §2.14: a four-level U-Net of transformer blocks whose
+// attention runs across channels (MDTA: a C/heads × C/heads attention map per head, so the cost
+// is linear in the number of pixels) and whose feed-forward part is a gated depthwise-conv
+// network (GDFN). The restored image is the input plus the predicted residual.
+//
+// Differences from the original: none in the computation. Inputs are checked up front (a 5-D
+// input must have one frame; H and W must be multiples of 8, since no padding is done), and
+// `outChannels` must equal `inpChannels` unless `dualPixelTask` is set (the residual add would
+// fail otherwise).
+import type { Tensor } from '@tensorflow/tfjs';
+import { tf } from '../runtime/index.ts';
+import { ParamStore, getParam } from '../nn/params.ts';
+import type { Params, Scope } from '../nn/params.ts';
+import { conv2dLayer, layerNorm2dLayer } from '../nn/layers.ts';
+import { layerNorm } from '../nn/norm.ts';
+import { gelu } from '../nn/activations.ts';
+import { pixelShuffle, pixelUnshuffle } from '../nn/shuffle.ts';
+import { ones } from '../nn/init.ts';
+import { makeModel } from './model.ts';
+import type { Model, ModelInput } from './model.ts';
+
+export type LayerNormType = 'WithBias' | 'BiasFree';
+
+export interface RestormerOptions {
+  readonly inpChannels: number;
+  readonly outChannels: number;
+  readonly dim: number;
+  /** Blocks per level: encoder/decoder levels 1..3 and the latent level. */
+  readonly numBlocks: readonly [number, number, number, number];
+  readonly numRefinementBlocks: number;
+  /** Attention heads per level (level 1 also for the decoder-1 and refinement blocks). */
+  readonly heads: readonly [number, number, number, number];
+  readonly ffnExpansionFactor: number;
+  /** Bias in the convolutions of the blocks, patch embedding, channel reductions and output. */
+  readonly bias: boolean;
+  readonly layerNormType: LayerNormType;
+  /** Adds a 1×1 skip from the embedded input and drops the input residual (dual-pixel defocus). */
+  readonly dualPixelTask: boolean;
+}
+
+/** The original constructor's defaults (also those of the training configs). */
+export const restormerDefaults: RestormerOptions = {
+  inpChannels: 3,
+  outChannels: 3,
+  dim: 48,
+  numBlocks: [4, 6, 6, 8],
+  numRefinementBlocks: 4,
+  heads: [1, 2, 4, 8],
+  ffnExpansionFactor: 2.66,
+  bias: false,
+  layerNormType: 'WithBias',
+  dualPixelTask: false,
+};
+
+type Fn = (p: Params, x: Tensor) => Tensor;
+
+/** LayerNorm over channels, eps 1e-5; parameters under `<scope>.body`. */
+function norm(s: Scope, c: number, type: LayerNormType): Fn {
+  const body = s.child('body');
+  if (type === 'WithBias') return layerNorm2dLayer(body, { channels: c, eps: 1e-5 });
+  // BiasFree scales by the standard deviation but does not subtract the mean.
+  const w = body.param('weight', [c], 'plain', ones);
+  return (p, x) => layerNorm(x, getParam(p, w), null, 1e-5, false);
+}
+
+/** Unit L2 norm along `axis`, as F.normalize (the norm is clamped below at 1e-12). */
+function l2Normalize(x: Tensor, axis: number): Tensor {
+  return tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), axis, true)), 1e-12));
+}
+
+/** Multi-Dconv head transposed attention: attention between channels, per head. */
+function mdta(s: Scope, dim: number, heads: number, bias: boolean): Fn {
+  const ch = dim / heads;
+  const temperature = s.param('temperature', [heads, 1, 1], 'plain', ones);
+  const qkv = conv2dLayer(s.child('qkv'), { inChannels: dim, outChannels: 3 * dim, kernelSize: 1, bias });
+  const dw = conv2dLayer(s.child('qkv_dwconv'), { inChannels: 3 * dim, outChannels: 3 * dim, kernelSize: 3, padding: 1, groups: 3 * dim, bias });
+  const projectOut = conv2dLayer(s.child('project_out'), { inChannels: dim, outChannels: dim, kernelSize: 1, bias });
+  return (p, x) => {
+    const [b, h, w] = x.shape as [number, number, number, number];
+    // Channels are ordered (head, c) as in the original's rearrange; here each head becomes a
+    // [pixels, c] matrix.
+    const toHeads = (t: Tensor): Tensor => t.reshape([b, h * w, heads, ch]).transpose([0, 2, 1, 3]);
+    const [q, k, v] = tf.split(dw(p, qkv(p, x)), 3, -1).map(toHeads) as [Tensor, Tensor, Tensor];
+    // attn[c1, c2] = Σ_pixels q̂[·, c1] k̂[·, c2], scaled per head.
+    const logits = tf.matMul(l2Normalize(q, 2), l2Normalize(k, 2), true, false).mul(getParam(p, temperature).reshape([1, heads, 1, 1]));
+    const attn = tf.softmax(logits);
+    // out[c, n] = Σ_c2 attn[c, c2] v[c2, n], written as v · attnᵀ in [pixels, c] layout.
+    const out = tf.matMul(v, attn, false, true).transpose([0, 2, 1, 3]).reshape([b, h, w, dim]);
+    return projectOut(p, out);
+  };
+}
+
+/** Gated-Dconv feed-forward network: GELU(x1) · x2 after a depthwise 3×3. */
+function gdfn(s: Scope, dim: number, factor: number, bias: boolean): Fn {
+  // Python's int(dim * factor): truncation of the same double product.
+  const hidden = Math.trunc(dim * factor);
+  const projectIn = conv2dLayer(s.child('project_in'), { inChannels: dim, outChannels: 2 * hidden, kernelSize: 1, bias });
+  const dw = conv2dLayer(s.child('dwconv'), { inChannels: 2 * hidden, outChannels: 2 * hidden, kernelSize: 3, padding: 1, groups: 2 * hidden, bias });
+  const projectOut = conv2dLayer(s.child('project_out'), { inChannels: hidden, outChannels: dim, kernelSize: 1, bias });
+  return (p, x) => {
+    const [x1, x2] = tf.split(dw(p, projectIn(p, x)), 2, -1) as [Tensor, Tensor];
+    return projectOut(p, tf.mul(gelu(x1), x2));
+  };
+}
+
+function transformerBlock(s: Scope, dim: number, heads: number, o: RestormerOptions): Fn {
+  const norm1 = norm(s.child('norm1'), dim, o.layerNormType);
+  const attn = mdta(s.child('attn'), dim, heads, o.bias);
+  const norm2 = norm(s.child('norm2'), dim, o.layerNormType);
+  const ffn = gdfn(s.child('ffn'), dim, o.ffnExpansionFactor, o.bias);
+  return (p, x) => {
+    const y = tf.add(x, attn(p, norm1(p, x)));
+    return tf.add(y, ffn(p, norm2(p, y)));
+  };
+}
+
+function blocks(s: Scope, n: number, dim: number, heads: number, o: RestormerOptions): Fn {
+  const list = Array.from({ length: n }, (_, i) => transformerBlock(s.child(i), dim, heads, o));
+  return (p, x) => list.reduce((h, blk) => blk(p, h), x);
+}
+
+/** conv3×3 (C→C/2, no bias) + PixelUnshuffle(2): half the size, twice the channels. */
+function downsample(s: Scope, c: number): Fn {
+  const conv = conv2dLayer(s.child('body').child(0), { inChannels: c, outChannels: c / 2, kernelSize: 3, padding: 1, bias: false });
+  return (p, x) => pixelUnshuffle(conv(p, x), 2);
+}
+
+/** conv3×3 (C→2C, no bias) + PixelShuffle(2): twice the size, half the channels. */
+function upsample(s: Scope, c: number): Fn {
+  const conv = conv2dLayer(s.child('body').child(0), { inChannels: c, outChannels: 2 * c, kernelSize: 3, padding: 1, bias: false });
+  return (p, x) => pixelShuffle(conv(p, x), 2);
+}
+
+function validate(o: RestormerOptions): void {
+  const positive: Array<[string, number]> = [
+    ['inpChannels', o.inpChannels],
+    ['outChannels', o.outChannels],
+    ['dim', o.dim],
+    ...o.heads.map((h, i): [string, number] => [`heads[${i}]`, h]),
+  ];
+  for (const [k, v] of positive) if (!Number.isInteger(v) || v < 1) throw new Error(`Restormer: ${k} must be a positive integer, got ${v}`);
+  const counts: Array<[string, number]> = [['numRefinementBlocks', o.numRefinementBlocks], ...o.numBlocks.map((n, i): [string, number] => [`numBlocks[${i}]`, n])];
+  for (const [k, v] of counts) if (!Number.isInteger(v) || v < 0) throw new Error(`Restormer: ${k} must be a non-negative integer, got ${v}`);
+  if (o.numBlocks.length !== 4 || o.heads.length !== 4) throw new Error(`Restormer: numBlocks and heads must have 4 entries, got ${o.numBlocks.length} and ${o.heads.length}`);
+  if (!(o.ffnExpansionFactor > 0) || Math.trunc(o.dim * o.ffnExpansionFactor) < 1) throw new Error(`Restormer: ffnExpansionFactor ${o.ffnExpansionFactor} gives no hidden channels`);
+  // The downsampling convs halve the channels before PixelUnshuffle.
+  if (o.dim % 2 !== 0) throw new Error(`Restormer: dim must be even, got ${o.dim}`);
+  o.heads.forEach((h, i) => {
+    const width = o.dim * 2 ** i;
+    if (width % h !== 0) throw new Error(`Restormer: heads[${i}]=${h} must divide the level-${i + 1} width ${width}`);
+  });
+  if (!o.dualPixelTask && o.inpChannels !== o.outChannels) {
+    throw new Error(`Restormer: outChannels (${o.outChannels}) must equal inpChannels (${o.inpChannels}) for the input residual (or set dualPixelTask)`);
+  }
+  if (o.layerNormType !== 'WithBias' && o.layerNormType !== 'BiasFree') throw new Error(`Restormer: layerNormType must be 'WithBias' or 'BiasFree', got '${String(o.layerNormType)}'`);
+}
+
+export function buildRestormer(options: Partial<RestormerOptions>, seed: number): Model {
+  const o: RestormerOptions = { ...restormerDefaults, ...options };
+  validate(o);
+  const { dim, numBlocks: nb, heads, bias } = o;
+  const store = new ParamStore(seed);
+  const r = store.root();
+  const patchEmbed = conv2dLayer(r.child('patch_embed').child('proj'), { inChannels: o.inpChannels, outChannels: dim, kernelSize: 3, padding: 1, bias });
+  const enc1 = blocks(r.child('encoder_level1'), nb[0], dim, heads[0], o);
+  const down12 = downsample(r.child('down1_2'), dim);
+  const enc2 = blocks(r.child('encoder_level2'), nb[1], 2 * dim, heads[1], o);
+  const down23 = downsample(r.child('down2_3'), 2 * dim);
+  const enc3 = blocks(r.child('encoder_level3'), nb[2], 4 * dim, heads[2], o);
+  const down34 = downsample(r.child('down3_4'), 4 * dim);
+  const latent = blocks(r.child('latent'), nb[3], 8 * dim, heads[3], o);
+  const up43 = upsample(r.child('up4_3'), 8 * dim);
+  const reduce3 = conv2dLayer(r.child('reduce_chan_level3'), { inChannels: 8 * dim, outChannels: 4 * dim, kernelSize: 1, bias });
+  const dec3 = blocks(r.child('decoder_level3'), nb[2], 4 * dim, heads[2], o);
+  const up32 = upsample(r.child('up3_2'), 4 * dim);
+  const reduce2 = conv2dLayer(r.child('reduce_chan_level2'), { inChannels: 4 * dim, outChannels: 2 * dim, kernelSize: 1, bias });
+  const dec2 = blocks(r.child('decoder_level2'), nb[1], 2 * dim, heads[1], o);
+  const up21 = upsample(r.child('up2_1'), 2 * dim);
+  // Level 1 keeps the concatenated 2·dim channels (no reduction).
+  const dec1 = blocks(r.child('decoder_level1'), nb[0], 2 * dim, heads[0], o);
+  const refinement = blocks(r.child('refinement'), o.numRefinementBlocks, 2 * dim, heads[0], o);
+  const skip = o.dualPixelTask ? conv2dLayer(r.child('skip_conv'), { inChannels: dim, outChannels: 2 * dim, kernelSize: 1, bias }) : null;
+  const output = conv2dLayer(r.child('output'), { inChannels: 2 * dim, outChannels: o.outChannels, kernelSize: 3, padding: 1, bias });
+
+  const apply = (p: Params, input: ModelInput): Tensor => {
+    if (Array.isArray(input)) throw new Error('Restormer: expected one image tensor [B, H, W, C], got a list');
+    let img = input;
+    if (img.rank === 5) {
+      if (img.shape[1] !== 1) throw new Error(`Restormer: a clip input must have exactly one frame, got shape ${JSON.stringify(img.shape)}`);
+      img = img.squeeze([1]);
+    }
+    if (img.rank !== 4) throw new Error(`Restormer: input must be [B, H, W, C] or [B, 1, H, W, C], got shape ${JSON.stringify(input.shape)}`);
+    const [, h, w, c] = img.shape as [number, number, number, number];
+    if (c !== o.inpChannels) throw new Error(`Restormer: input has ${c} channels, the model was built for ${o.inpChannels}`);
+    if (h % 8 !== 0 || w % 8 !== 0) throw new Error(`Restormer: H and W must be multiples of 8 (three 2× downsamplings, no padding), got ${h}x${w}`);
+    const e0 = patchEmbed(p, img);
+    const e1 = enc1(p, e0);
+    const e2 = enc2(p, down12(p, e1));
+    const e3 = enc3(p, down23(p, e2));
+    const lat = latent(p, down34(p, e3));
+    const d3 = dec3(p, reduce3(p, tf.concat([up43(p, lat), e3], -1)));
+    const d2 = dec2(p, reduce2(p, tf.concat([up32(p, d3), e2], -1)));
+    const d1 = refinement(p, dec1(p, tf.concat([up21(p, d2), e1], -1)));
+    if (skip !== null) return output(p, tf.add(d1, skip(p, e0)));
+    return tf.add(output(p, d1), img);
+  };
+  return makeModel('Restormer', store, apply);
+}
