@@ -66,7 +66,7 @@ test('train() with all hooks lowers the loss and writes checkpoints, logs and Te
   // Logs: the progress lines, the JSON-lines log and the TensorBoard event file.
   assert.match(printed, /iter 40\/40 loss/);
   assert.match(printed, /validation @ epoch \d+, iter 20: PSNR \d+\.\d+ dB/);
-  assert.match(printed, /finished at epoch \d+, iteration 40/);
+  assert.match(printed, /finished at iteration 40 \(10\.00 epochs\)/);
   const log = readJsonl(path.join(setup.workDir, 'log.jsonl')) as Array<{ type: string; iteration: number; psnr?: number }>;
   assert.deepEqual(log.filter((r) => r.type === 'step').map((r) => r.iteration), [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40]);
   assert.equal(log.filter((r) => r.type === 'validation').length, 2);
