@@ -10,8 +10,8 @@ export interface SyntheticOptions {
   readonly samplesPerVideo: number;
   /** Frames in each input clip (1 for image models). */
   readonly numFrames: number;
-  /** Ground-truth frames per sample: 1 (the centre frame) or numFrames. */
-  readonly gtFrames: 1 | 'all';
+  /** Ground-truth frames per sample, centred in the clip (1: the centre frame), or all. */
+  readonly gtFrames: number | 'all';
   readonly height: number;
   readonly width: number;
   /** Sub-frames averaged into one blurred frame. */
@@ -93,6 +93,9 @@ export function syntheticDataset(options: Partial<SyntheticOptions> = {}, name =
     if (!Number.isInteger(opt[k]) || opt[k] <= 0) throw new Error(`synthetic dataset: ${k} must be a positive integer, got ${opt[k]}`);
   }
   const { height: h, width: w, numFrames: t } = opt;
+  if (opt.gtFrames !== 'all' && !(Number.isInteger(opt.gtFrames) && opt.gtFrames >= 1 && opt.gtFrames <= t)) {
+    throw new Error(`synthetic dataset: gtFrames must be 'all' or an integer in [1, numFrames=${t}], got ${opt.gtFrames}`);
+  }
   const frameSize = h * w * 3;
   return {
     name,
@@ -109,7 +112,9 @@ export function syntheticDataset(options: Partial<SyntheticOptions> = {}, name =
       const speed = vrng.uniform(0.5, 1) * opt.maxMotion;
       const [vx, vy] = [Math.cos(angle) * speed, Math.sin(angle) * speed];
       const input = new Float32Array(t * frameSize);
-      const gtIds = opt.gtFrames === 1 ? [Math.floor(t / 2)] : Array.from({ length: t }, (_, i) => i);
+      const g = opt.gtFrames === 'all' ? t : opt.gtFrames;
+      const first = Math.floor(t / 2) - Math.floor(g / 2);
+      const gtIds = Array.from({ length: g }, (_, i) => first + i);
       const gt = new Float32Array(gtIds.length * frameSize);
       for (let f = 0; f < t; f++) {
         const k = start + f;

@@ -25,7 +25,7 @@ export function batchTensors(batch: Batch): { input: Tensor; gt: Tensor } {
 
 /** Σ over pairs (scales) and terms of weight · loss(gt, out); also each term's total. */
 export function lossTerms(terms: readonly LossTerm[], pairs: readonly Pair[], rng: Rng): { total: Scalar; parts: Scalar[] } {
-  const parts = terms.map((t) => tf.addN(pairs.map((p) => t.fn(p.gt, p.out, rng))) as Scalar);
+  const parts = terms.map((t) => tf.addN(pairs.map((p) => (p.weight === undefined || p.weight === 1 ? t.fn(p.gt, p.out, rng) : tf.mul(t.fn(p.gt, p.out, rng), p.weight)))) as Scalar);
   const total = tf.addN(parts.map((p, i) => tf.mul(p, terms[i]!.weight))) as Scalar;
   return { total, parts };
 }

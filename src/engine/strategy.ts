@@ -8,6 +8,8 @@ export interface Pair {
   /** Restored images `[N, H, W, C]` compared with `gt` (same shape). */
   readonly out: Tensor4D;
   readonly gt: Tensor4D;
+  /** Weight of this pair in the loss (default 1). */
+  readonly weight?: number;
 }
 
 export interface Strategy {
