@@ -4,10 +4,16 @@ import { parseArgs } from 'node:util';
 import { doctorReport, formatDoctor } from './doctor.ts';
 import { runBench } from './bench.ts';
 import { runParity } from './parity.ts';
+import { trainCommand } from './train.ts';
+import { testCommand } from './test.ts';
 
 const USAGE = `usage: simdeblur <command> [options]
 
 commands:
+  train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard]
+                                        train an experiment (Ctrl-C stops cleanly with a checkpoint)
+  test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]
+                                        PSNR/SSIM of a checkpoint on the recipe's validation data
   doctor [--json]                       show the TensorFlow runtime in use and check it works
   parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
   bench [--backends a,b] [--only x,y] [--runs N]
@@ -17,6 +23,8 @@ commands:
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
+  train: trainCommand,
+  test: testCommand,
   async doctor(args) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
     const report = doctorReport();

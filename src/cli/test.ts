@@ -1,0 +1,59 @@
+// `simdeblur test RECIPE.ts --checkpoint DIR [--set k=v]... [--no-ema] [--json]`: PSNR/SSIM of
+// a checkpoint on the recipe's validation data, per video and overall, as a table and as JSON.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { interpret } from '../engine/interpret.ts';
+import { evaluate, type EvalResult } from '../engine/evaluate.ts';
+import { loadWeights, readCheckpointState } from '../engine/checkpoint.ts';
+import { readSafetensors } from '../io/safetensors.ts';
+import { loadStateDict } from '../models/model.ts';
+import { decodeRecipe } from './train.ts';
+import { loadRecipe } from './recipe.ts';
+
+export function formatTable(r: EvalResult): string {
+  const rows = Object.entries(r.perVideo).map(([v, m]) => [v, m.frames.toString(), m.psnr.toFixed(2), m.ssim.toFixed(4)]);
+  rows.push(['overall', r.frames.toString(), r.psnr.toFixed(2), r.ssim.toFixed(4)]);
+  const head = ['video', 'frames', 'PSNR', 'SSIM'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const fmt = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+export async function testCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { checkpoint: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, 'no-ema': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  });
+  const file = positionals[0];
+  if (!file || !values.checkpoint) throw new Error('usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]');
+  const exp = decodeRecipe(await loadRecipe(file), file, values.set);
+  if (!exp) return 2;
+  const ckpt = values.checkpoint;
+  const state = readCheckpointState(ckpt);
+  const setup = await interpret(exp, { evalOnly: true });
+  try {
+    if (!setup.val) throw new Error(`${file} has no validation dataset (data.val) to test on`);
+    loadWeights(setup.model, path.join(ckpt, 'weights.safetensors'));
+    const useEma = state.emaMeta !== null && !values['no-ema'];
+    if (useEma) {
+      // The EMA weights are what validation used during training.
+      const ema = Object.fromEntries(Object.entries(readSafetensors(path.join(ckpt, 'optimizer.safetensors')).tensors).filter(([k]) => k.startsWith('ema/')).map(([k, v]) => [k.slice(4), v]));
+      loadStateDict(setup.model, ema, { layout: 'ours', strict: false });
+    }
+    const t0 = Date.now();
+    const r = await evaluate(setup.model, setup.model.params, setup.strategy, setup.val, {
+      batchSize: setup.valBatchSize,
+      saveImages: 0,
+      onProgress: values.json ? undefined : (d, n) => process.stderr.write(`\revaluating ${d}/${n}`),
+    });
+    if (!values.json) process.stderr.write('\n');
+    if (!values.json) console.log(formatTable(r));
+    console.log(JSON.stringify({ checkpoint: ckpt, iteration: state.iteration, weights: useEma ? 'ema' : 'raw', psnr: r.psnr, ssim: r.ssim, inputPsnr: r.inputPsnr, frames: r.frames, perVideo: r.perVideo, seconds: (Date.now() - t0) / 1000 }));
+    return 0;
+  } finally {
+    setup.model.dispose();
+    setup.optimizer.dispose();
+    setup.ema?.dispose();
+  }
+}

@@ -1,0 +1,75 @@
+// The interpreter: turns a decoded experiment value into the live objects of a run.
+import type { Experiment } from '../spec/experiment.ts';
+import { baseLr, buildComponent, stepUnit, type ComponentSpec } from '../spec/index.ts';
+import type { Dataset } from '../data/dataset.ts';
+import type { DatasetContext } from '../spec/datasets.ts';
+import { ema } from '../optim/ema.ts';
+import type { Strategy } from './strategy.ts';
+import type { LossTerm, TrainSetup } from './setup.ts';
+// Built-in components the engine provides: strategies, and the datasets spec/ defines.
+import './strategies/components.ts';
+import '../spec/datasets.ts';
+
+export interface InterpretOptions {
+  /** Overrides `experiment.workDir`. */
+  readonly workDir?: string;
+  /** Skip building the training dataset (evaluation only). */
+  readonly evalOnly?: boolean;
+}
+
+async function dataset(spec: ComponentSpec, split: DatasetContext['split']): Promise<Dataset> {
+  return await buildComponent<Dataset | Promise<Dataset>>('dataset', spec, { split } satisfies DatasetContext);
+}
+
+/** Unique names for the loss terms, for logs: `charbonnier`, or `l1`, `l1_2` for repeats. */
+function termNames(specs: readonly ComponentSpec[]): string[] {
+  const seen = new Map<string, number>();
+  return specs.map((s) => {
+    const n = (seen.get(s.type) ?? 0) + 1;
+    seen.set(s.type, n);
+    return n === 1 ? s.type : `${s.type}_${n}`;
+  });
+}
+
+export async function interpret(exp: Experiment, opts: InterpretOptions = {}): Promise<TrainSetup> {
+  const names = termNames(exp.loss.terms.map((t) => t.loss));
+  const loss: LossTerm[] = exp.loss.terms.map((t, i) => {
+    // Built per call with the step's random stream, so sampling losses (HEM) resume exactly.
+    return { name: names[i]!, weight: t.weight, fn: (gt, pred, rng) => buildComponent('loss', t.loss, { rng })(gt, pred) };
+  });
+  const strategy = buildComponent<Strategy>('strategy', exp.strategy ?? { type: 'singleScale' });
+  const train = opts.evalOnly ? undefined : await dataset(exp.data.train, 'train');
+  const val = exp.data.val ? await dataset(exp.data.val, 'val') : undefined;
+  const model = buildComponent('model', exp.model, { seed: exp.seed });
+  const optimizer = buildComponent('optimizer', exp.optimizer);
+  return {
+    experiment: exp,
+    name: exp.name,
+    seed: exp.seed,
+    workDir: opts.workDir ?? exp.workDir,
+    model,
+    strategy,
+    loss,
+    optimizer,
+    lr: buildComponent('schedule', exp.schedule, { baseLr: baseLr(exp.optimizer) }),
+    lrUnit: stepUnit(exp.schedule),
+    ...(exp.clipGradNorm !== undefined ? { clipGradNorm: exp.clipGradNorm } : {}),
+    ...(exp.ema ? { ema: ema(model.params, { decay: exp.ema.decay }) } : {}),
+    train: train ?? emptyDataset(exp.name),
+    ...(val ? { val } : {}),
+    batchSize: exp.data.batchSize,
+    valBatchSize: exp.data.valBatchSize,
+    run: exp.run.epochs !== undefined ? { unit: 'epoch', length: exp.run.epochs } : { unit: 'iteration', length: exp.run.iterations! },
+    validation: exp.validation,
+    checkpoint: exp.checkpoint,
+    log: exp.log,
+  };
+}
+
+function emptyDataset(name: string): Dataset {
+  return {
+    name: `${name}-train (not built)`,
+    length: 0,
+    get: () => Promise.reject(new Error('the training dataset was not built (evaluation only)')),
+  };
+}

@@ -1,0 +1,32 @@
+// Training strategies as experiment components (`strategy: { type: 'multiScale', numScales: 3 }`).
+import { defineComponent } from '../../spec/registry.ts';
+import { NonNegNumber, PositiveInt, strict } from '../../spec/codecs.ts';
+import { singleScale as singleScaleStrategy, type Strategy } from '../strategy.ts';
+import { multiScale as multiScaleStrategy } from './multi-scale.ts';
+import { mimo as mimoStrategy } from './mimo.ts';
+
+export const singleScale = defineComponent({
+  kind: 'strategy',
+  type: 'singleScale',
+  codec: strict({}),
+  build: (): Strategy => singleScaleStrategy,
+  describe: 'one output (one or several frames) against the ground truth (the default)',
+});
+
+export const multiScale = defineComponent({
+  kind: 'strategy',
+  type: 'multiScale',
+  codec: strict({ numScales: PositiveInt }),
+  defaults: { numScales: 3 },
+  build: (s): Strategy => multiScaleStrategy({ numScales: s.numScales }),
+  describe: 'image pyramids in and out, loss summed over scales (SRN, MSCNN)',
+});
+
+export const mimo = defineComponent({
+  kind: 'strategy',
+  type: 'mimo',
+  codec: strict({ fftWeight: NonNegNumber }),
+  defaults: { fftWeight: 0.1 },
+  build: (s): Strategy => mimoStrategy({ fftWeight: s.fftWeight }),
+  describe: 'MIMO-UNet: three output scales, image and 2-D frequency losses (fftWeight 0.1 as the paper; 1.0 as SimDeblur)',
+});

@@ -1,0 +1,51 @@
+// Built-in loss components. A loss spec has no weight: the experiment's `loss.terms` carry the
+// weights (`term(spec, weight)`), so there is one place for them.
+import { charbonnier as charbonnierLoss, hem as hemLoss, l1 as l1Loss, mse as mseLoss } from '../losses/index.ts';
+import type { ComponentSpec } from './registry.ts';
+import { NonNegNumber, oneOf, Probability, strict, UnitInterval } from './codecs.ts';
+import { defineComponent } from './registry.ts';
+
+export const mse = defineComponent({
+  kind: 'loss',
+  type: 'mse',
+  codec: strict({}),
+  build: () => mseLoss(),
+  describe: 'mean squared error',
+});
+
+export const l1 = defineComponent({
+  kind: 'loss',
+  type: 'l1',
+  codec: strict({}),
+  build: () => l1Loss(),
+  describe: 'mean absolute error',
+});
+
+export const charbonnier = defineComponent({
+  kind: 'loss',
+  type: 'charbonnier',
+  codec: strict({ eps: NonNegNumber, reduction: oneOf('mean', 'sumOverBatch') }),
+  // 'sumOverBatch' is the original's reduction (sum over all elements / batch size).
+  defaults: { eps: 1e-6, reduction: 'sumOverBatch' },
+  build: (s) => charbonnierLoss({ eps: s.eps, reduction: s.reduction }),
+  describe: 'Charbonnier penalty sqrt(d² + eps); reduction sumOverBatch (original) or mean',
+});
+
+export const hem = defineComponent({
+  kind: 'loss',
+  type: 'hem',
+  codec: strict({ hardThreP: UnitInterval, randomThreP: Probability }),
+  defaults: { hardThreP: 0.5, randomThreP: 0.1 },
+  build: (s, { rng }) => hemLoss({ hardThreP: s.hardThreP, randomThreP: s.randomThreP }, rng),
+  describe: 'hard-example-mining L1 (CDVD-TSP): hardest hardThreP of pixels plus a random randomThreP',
+});
+
+/** One weighted term of `experiment.loss.terms`. */
+export interface LossTermSpec {
+  weight: number;
+  loss: ComponentSpec;
+}
+
+export function term(loss: ComponentSpec, weight = 1): LossTermSpec {
+  return { weight, loss };
+}
