@@ -17,8 +17,8 @@ export interface InterpretOptions {
   readonly evalOnly?: boolean;
 }
 
-async function dataset(spec: ComponentSpec, split: DatasetContext['split']): Promise<Dataset> {
-  return await buildComponent<Dataset | Promise<Dataset>>('dataset', spec, { split } satisfies DatasetContext);
+async function dataset(spec: ComponentSpec, ctx: DatasetContext): Promise<Dataset> {
+  return await buildComponent<Dataset | Promise<Dataset>>('dataset', spec, ctx);
 }
 
 /** Unique names for the loss terms, for logs: `charbonnier`, or `l1`, `l1_2` for repeats. */
@@ -38,8 +38,8 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
     return { name: names[i]!, weight: t.weight, fn: (gt, pred, rng) => buildComponent('loss', t.loss, { rng })(gt, pred) };
   });
   const strategy = buildComponent<Strategy>('strategy', exp.strategy ?? { type: 'singleScale' });
-  const train = opts.evalOnly ? undefined : await dataset(exp.data.train, 'train');
-  const val = exp.data.val ? await dataset(exp.data.val, 'val') : undefined;
+  const train = opts.evalOnly ? undefined : await dataset(exp.data.train, { split: 'train', augment: exp.data.augment });
+  const val = exp.data.val ? await dataset(exp.data.val, { split: 'val' }) : undefined;
   const model = buildComponent('model', exp.model, { seed: exp.seed });
   const optimizer = buildComponent('optimizer', exp.optimizer);
   return {

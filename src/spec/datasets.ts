@@ -1,13 +1,19 @@
-// Built-in dataset components. A dataset builder is told which split it serves; it may return
-// a promise (readers index the files first).
+// Built-in dataset and augmentation components. A dataset builder is told which split it serves
+// and, for training, the experiment's augmentations; it may return a promise (readers index
+// their files first).
+import * as t from 'io-ts';
 import { syntheticDataset, syntheticDefaults } from '../data/synthetic.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
-import * as t from 'io-ts';
-import { defineComponent } from './registry.ts';
+import { bsdDataset, dvdDataset, folderDataset, goproDataset, redsDataset } from '../data/readers.ts';
+import type { AugmentSpec } from '../data/augment.ts';
+import { samplingModes } from '../data/sampling.ts';
+import { Bool, NonEmptyString, oneOf, pairOf, PositiveInt, PositiveNumber, Probability, strict } from './codecs.ts';
+import { defineComponent, type ComponentSpec } from './registry.ts';
 
 export interface DatasetContext {
   readonly split: 'train' | 'val' | 'test';
+  /** Augmentations to apply (training only). */
+  readonly augment?: readonly ComponentSpec[];
 }
 
 const GtFrames = t.union([PositiveInt, oneOf('all')]);
@@ -35,3 +41,97 @@ export const synthetic = defineComponent({
   },
   describe: 'procedurally blurred moving scenes (no files needed)',
 });
+
+// Options every reader shares (the original's dataset keys, camelCased).
+const readerProps = {
+  sampling: oneOf(...samplingModes),
+  numFrames: PositiveInt,
+  interval: PositiveInt,
+  overlapping: Bool,
+  skipBad: Bool,
+  verify: oneOf('headers', 'full'),
+  allowGaps: Bool,
+};
+const readerDefaults = { sampling: 'n_c', numFrames: 5, interval: 1, overlapping: true, skipBad: false, verify: 'headers', allowGaps: false } as const;
+const optionalProps = { cacheFile: NonEmptyString };
+
+function augmentFor(ctx: DatasetContext): AugmentSpec[] {
+  return ctx.split === 'train' ? (ctx.augment ?? []).map((a) => a as unknown as AugmentSpec) : [];
+}
+
+function readerOptions<S extends { type: string }>(s: S, ctx: DatasetContext) {
+  const { type, ...rest } = s;
+  return { ...rest, name: `${type}-${ctx.split}`, augment: augmentFor(ctx) };
+}
+
+export const gopro = defineComponent({
+  kind: 'dataset',
+  type: 'gopro',
+  codec: strict({ root: NonEmptyString, useGamma: Bool, ...readerProps }, optionalProps),
+  defaults: { ...readerDefaults, useGamma: false },
+  build: (s, ctx: DatasetContext) => goproDataset(readerOptions(s, ctx)),
+  describe: 'GoPro (root = GOPRO/train or GOPRO/test; blur, or blur_gamma with useGamma)',
+});
+
+export const dvd = defineComponent({
+  kind: 'dataset',
+  type: 'dvd',
+  codec: strict({ root: NonEmptyString, ...readerProps }, optionalProps),
+  defaults: readerDefaults,
+  build: (s, ctx: DatasetContext) => dvdDataset(readerOptions(s, ctx)),
+  describe: 'DVD (root/<video>/{input,GT})',
+});
+
+export const reds = defineComponent({
+  kind: 'dataset',
+  type: 'reds',
+  codec: strict({ rootGt: NonEmptyString, rootInput: NonEmptyString, ...readerProps }, optionalProps),
+  defaults: readerDefaults,
+  build: (s, ctx: DatasetContext) => redsDataset(readerOptions(s, ctx)),
+  describe: 'REDS (rootGt = train/train_sharp, rootInput = train/train_blur)',
+});
+
+export const bsd = defineComponent({
+  kind: 'dataset',
+  type: 'bsd',
+  codec: strict({ root: NonEmptyString, ...readerProps }, optionalProps),
+  defaults: readerDefaults,
+  build: (s, ctx: DatasetContext) => bsdDataset(readerOptions(s, ctx)),
+  describe: 'BSD (root/<video>/{Blur,Sharp}/RGB)',
+});
+
+export const folder = defineComponent({
+  kind: 'dataset',
+  type: 'folder',
+  codec: strict({ root: NonEmptyString, ...readerProps }, optionalProps),
+  defaults: readerDefaults,
+  build: (s, ctx: DatasetContext) => {
+    const { augment: _, ...o } = readerOptions(s, ctx);
+    return folderDataset(o);
+  },
+  describe: 'a folder of frames, or of videos (folders of frames), for inference: no ground truth',
+});
+
+// Augmentations, applied to training samples in the order the experiment lists them.
+export const crop = defineComponent({
+  kind: 'augmentation',
+  type: 'crop',
+  codec: strict({ size: pairOf(PositiveInt, 'pair of positive integers [h, w]') }),
+  defaults: { size: [256, 256] },
+  build: (s) => s,
+  describe: 'random crop to size [h, w] (the same window on every frame)',
+});
+
+const flipLike = (type: 'hflip' | 'vflip' | 'reverse' | 'transpose' | 'rot90', describe: string) =>
+  defineComponent({ kind: 'augmentation', type, codec: strict({ p: Probability }), defaults: { p: 0.5 }, build: (s) => s, describe });
+
+export const hflip = flipLike('hflip', 'horizontal flip with probability p');
+export const vflip = flipLike('vflip', 'vertical flip with probability p');
+export const reverse = flipLike('reverse', 'temporal reverse of the clip with probability p');
+export const transpose = flipLike('transpose', "swap H and W with probability p (the original's RandomRotation90)");
+export const rot90 = flipLike('rot90', 'a true 90° rotation with probability p');
+
+/** The original configs' augmentation: crop 256², h-flip, v-flip, its "rotation" (transpose), p 0.5. */
+export function originalAugment(size: readonly [number, number] = [256, 256]): ComponentSpec[] {
+  return [crop({ size: [size[0], size[1]] }), hflip(), vflip(), transpose()];
+}

@@ -1,0 +1,27 @@
+// NAFNet (width 64) on GoPro, as the original's configs/nafnet/nafnet_gopro.yaml: single
+// images (n_n, 1 frame), batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
+//   npx tsx recipes/nafnet-gopro.ts [--set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test]
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'nafnet-gopro',
+  data: {
+    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
+    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
+    batchSize: 1,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.nafnet({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 2e-4, betas: [0.9, 0.99] }),
+  schedule: schedules.multiStep({ milestones: [700, 850, 920], gamma: 0.1 }),
+  run: { epochs: 1001 },
+  validation: { every: 10 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);
