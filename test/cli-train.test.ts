@@ -72,3 +72,12 @@ test('a misspelt key inside a recipe file is reported when it loads', () => {
   // The combinator checks its arguments when the recipe is evaluated (and tsc flags it earlier).
   assert.match(r.stderr, /cannot load recipe .*typo\.ts: invalid model spec dbn:\n\s+dbn\.innerChanels: unknown key \(did you mean innerChannels\?\)/);
 });
+
+test('loading in worker threads gives the same run as loading in-process', () => {
+  const losses = (workers: number) => {
+    const r = cli(['train', RECIPE, '--work-dir', tempDir(), '--quiet', '--no-tensorboard', '--set', 'run.epochs=1', '--set', `data.workers=${workers}`]);
+    assert.equal(r.status, 0, r.stderr);
+    return lastJson(r.stdout).loss;
+  };
+  assert.equal(losses(2), losses(0));
+});

@@ -149,7 +149,7 @@ test('componentCodec reports types registered so far, and accepts later ones', (
   assert.deepEqual(flip({ p: 1, axis: 'v' }), { type: 'flip', p: 1, axis: 'v' });
   assert.equal(flip.type, 'flip');
   assert.equal(flip.kind, 'augmentation');
-  assert.deepEqual(errorsOf(decodeWith(kindCodec, { type: 'flp' }, 'aug')), ['aug.type: expected one of flip, got "flp"']);
+  assert.deepEqual(errorsOf(decodeWith(kindCodec, { type: 'flp' }, 'aug')), ['aug.type: expected one of flip, got "flp" (did you mean flip?)']);
   assert.deepEqual(errorsOf(decodeWith(kindCodec, { p: 1 }, 'aug')), ['aug.type: missing required key (expected one of flip)']);
   assert.deepEqual(errorsOf(decodeWith(kindCodec, 'flip', 'aug')), ['aug: expected augmentation spec (an object with a type), got "flip"']);
   assert.deepEqual(errorsOf(decodeWith(kindCodec, { type: 'flip', p: 2, axes: 'h' }, 'aug')), [

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { registeredTypes } from '../src/spec/registry.ts';
 import assert from 'node:assert/strict';
 import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import type { Tensor } from '@tensorflow/tfjs';
@@ -126,9 +127,9 @@ test('decoded experiments survive a JSON round trip and decode to themselves', (
 });
 
 test('an unknown component type lists the registered ones', () => {
-  assert.deepEqual(errorsOf(decodeExperiment(withKey(['model'], { type: 'dbm' }))), ['model.type: expected one of dbn, nafnet, got "dbm"']);
+  assert.deepEqual(errorsOf(decodeExperiment(withKey(['model'], { type: 'dbm' }))), [`model.type: expected one of ${registeredTypes('model').join(', ')}, got "dbm" (did you mean dbn?)`]);
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['loss'], { terms: [{ loss: { type: 'l2' } }] }))), [
-    'loss.terms.0.loss.type: expected one of mse, l1, charbonnier, hem, got "l2"',
+    'loss.terms.0.loss.type: expected one of mse, l1, charbonnier, hem, got "l2" (did you mean l1?)',
   ]);
 });
 
@@ -233,7 +234,7 @@ test('a model defined in user code is accepted in an experiment and built', () =
   assert.deepEqual(e.model, { type: 'tinyNet', channels: 3, residual: true });
   assert.deepEqual(valueOf(decodeExperiment(JSON.parse(JSON.stringify(e)))), e);
   assert.deepEqual(errorsOf(decodeExperiment({ ...e, model: { type: 'tinyNet', chanels: 3 } })), ['model.chanels: unknown key (did you mean channels?)']);
-  assert.deepEqual(errorsOf(decodeExperiment({ ...e, model: { type: 'tinyNt' } })), ['model.type: expected one of dbn, nafnet, tinyNet, got "tinyNt"']);
+  assert.deepEqual(errorsOf(decodeExperiment({ ...e, model: { type: 'tinyNt' } })), [`model.type: expected one of ${registeredTypes('model').join(', ')}, got "tinyNt" (did you mean tinyNet?)`]);
   const model = buildComponent('model', e.model, { seed: 1 });
   const x = tf.ones([1, 4, 4, 3]);
   const y = model.apply(model.params, x, { training: false }) as Tensor;

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { registeredTypes } from '../src/spec/registry.ts';
 import assert from 'node:assert/strict';
 import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import { applyOverrides, decodeExperiment, overrideExperiment, parseOverride } from '../src/spec/overrides.ts';
@@ -73,7 +74,7 @@ test('workDir follows an overridden name unless it was set explicitly', () => {
 test('a misspelt override path fails after decoding, naming the key and the closest one', () => {
   assert.deepEqual(errorsOf(overrideExperiment(base, ['model.innerChanels=32'])), ['model.innerChanels: unknown key (did you mean innerChannels?)']);
   assert.deepEqual(errorsOf(overrideExperiment(base, ['optimizer.lrr=1e-3'])), ['optimizer.lrr: unknown key (did you mean lr?)']);
-  assert.deepEqual(errorsOf(overrideExperiment(base, ['model.type=dbm'])), ['model.type: expected one of dbn, nafnet, got "dbm"']);
+  assert.deepEqual(errorsOf(overrideExperiment(base, ['model.type=dbm'])), [`model.type: expected one of ${registeredTypes('model').join(', ')}, got "dbm" (did you mean dbn?)`]);
 });
 
 test('a bad override value is reported with its path and the expected type', () => {

@@ -4,6 +4,8 @@ import { tf, isNative } from '../runtime/index.ts';
 import { convBench, type ConvBenchRow } from '../bench/conv.ts';
 import { peakRssMb } from '../bench/timing.ts';
 import { benchModel, modelBenchCases } from '../bench/models.ts';
+import { deformConvBench } from '../bench/ops.ts';
+import { loaderBenchRows } from '../bench/loader.ts';
 
 export interface BenchOptions {
   /** Backends to run the conv benchmark on; default: every one available. */
@@ -13,7 +15,7 @@ export interface BenchOptions {
 }
 
 export type BenchRow = Record<string, unknown>;
-export type BenchSuite = (calibration: ConvBenchRow, opts: BenchOptions) => Iterable<BenchRow>;
+export type BenchSuite = (calibration: ConvBenchRow, opts: BenchOptions) => Iterable<BenchRow> | AsyncIterable<BenchRow>;
 
 /** Suites by name (`--only` selects among them and `conv`). */
 const suites = new Map<string, BenchSuite>([
@@ -23,6 +25,8 @@ const suites = new Map<string, BenchSuite>([
       for (const c of modelBenchCases) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
     },
   ],
+  ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }]],
+  ['loader', () => loaderBenchRows()],
 ]);
 export function registerBenchSuite(name: string, suite: BenchSuite): void {
   suites.set(name, suite);
@@ -64,6 +68,6 @@ export async function runBench(opts: BenchOptions, emit: (row: BenchRow) => void
   calibration ??= convBench({ runs: opts.runs ?? 5 });
   for (const [name, suite] of suites) {
     if (!wanted(name)) continue;
-    for (const row of suite(calibration, opts)) emit({ ...row, calibration: { backend: calibration.backend, convGflops: calibration.forwardBackwardGflops } });
+    for await (const row of suite(calibration, opts)) emit({ ...row, calibration: { backend: calibration.backend, convGflops: calibration.forwardBackwardGflops } });
   }
 }

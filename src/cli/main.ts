@@ -6,6 +6,7 @@ import { runBench } from './bench.ts';
 import { runParity } from './parity.ts';
 import { trainCommand } from './train.ts';
 import { testCommand } from './test.ts';
+import { synthCommand } from './synth.ts';
 
 const USAGE = `usage: simdeblur <command> [options]
 
@@ -14,9 +15,11 @@ commands:
                                         train an experiment (Ctrl-C stops cleanly with a checkpoint)
   test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]
                                         PSNR/SSIM of a checkpoint on the recipe's validation data
+  synth --layout gopro|dvd|reds|bsd --out DIR --videos N --frames M --size WxH --seed S [--images DIR] ...
+                                        write a motion-blur dataset made from photographs (docs/synth.md)
   doctor [--json]                       show the TensorFlow runtime in use and check it works
   parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
-  bench [--backends a,b] [--only x,y] [--runs N]
+  bench [--backends a,b] [--only conv,models,ops,loader] [--runs N]
                                         print benchmark rows as JSON lines
 `;
 
@@ -25,6 +28,7 @@ type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   train: trainCommand,
   test: testCommand,
+  synth: synthCommand,
   async doctor(args) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
     const report = doctorReport();

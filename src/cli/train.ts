@@ -89,6 +89,7 @@ export async function trainValue(value: unknown, source: string, args: string[])
     setup.model.dispose();
     setup.optimizer.dispose();
     setup.ema?.dispose();
+    await setup.close?.();
   }
 }
 

@@ -2,13 +2,14 @@
 import type { Experiment } from '../spec/experiment.ts';
 import { baseLr, buildComponent, stepUnit, type ComponentSpec } from '../spec/index.ts';
 import type { Dataset } from '../data/dataset.ts';
-import type { DatasetContext } from '../spec/datasets.ts';
+import { isBuiltinDataset, type DatasetContext } from '../spec/datasets.ts';
+import { datasetSource, openParallelLoader } from '../data/parallel-loader.ts';
+import type { LoaderOptions } from '../data/loader.ts';
 import { ema } from '../optim/ema.ts';
 import type { Strategy } from './strategy.ts';
 import type { LossTerm, TrainSetup } from './setup.ts';
-// Built-in components the engine provides: strategies, and the datasets spec/ defines.
+// Built-in components the engine provides: strategies (datasets come with spec/datasets.ts).
 import './strategies/components.ts';
-import '../spec/datasets.ts';
 
 export interface InterpretOptions {
   /** Overrides `experiment.workDir`. */
@@ -38,10 +39,17 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
     return { name: names[i]!, weight: t.weight, fn: (gt, pred, rng) => buildComponent('loss', t.loss, { rng })(gt, pred) };
   });
   const strategy = buildComponent<Strategy>('strategy', exp.strategy ?? { type: 'singleScale' });
-  const train = opts.evalOnly ? undefined : await dataset(exp.data.train, { split: 'train', augment: exp.data.augment });
   const val = exp.data.val ? await dataset(exp.data.val, { split: 'val' }) : undefined;
   const model = buildComponent('model', exp.model, { seed: exp.seed });
   const optimizer = buildComponent('optimizer', exp.optimizer);
+  // Worker threads start last, so that nothing above can fail and leave them running.
+  const trainCtx: DatasetContext = { split: 'train', augment: exp.data.augment };
+  // Built-in datasets load in worker threads when asked; user-defined ones in this thread.
+  const parallel = !opts.evalOnly && exp.data.workers > 0 && isBuiltinDataset(exp.data.train.type);
+  const loader = parallel
+    ? await openParallelLoader(datasetSource(new URL('../spec/datasets.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
+    : undefined;
+  const train = opts.evalOnly ? undefined : (loader?.dataset ?? (await dataset(exp.data.train, trainCtx)));
   return {
     experiment: exp,
     name: exp.name,
@@ -56,6 +64,7 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
     ...(exp.clipGradNorm !== undefined ? { clipGradNorm: exp.clipGradNorm } : {}),
     ...(exp.ema ? { ema: ema(model.params, { decay: exp.ema.decay }) } : {}),
     train: train ?? emptyDataset(exp.name),
+    ...(loader ? { batches: (o: LoaderOptions, epoch: number, from: number) => loader.batches(o, epoch, from), close: () => loader.close() } : {}),
     ...(val ? { val } : {}),
     batchSize: exp.data.batchSize,
     valBatchSize: exp.data.valBatchSize,

@@ -4,6 +4,7 @@ import type { Scalar, Tensor } from '../runtime/index.ts';
 import type { Optimizer } from '../optim/types.ts';
 import type { Ema } from '../optim/ema.ts';
 import type { Dataset } from '../data/dataset.ts';
+import type { Batch, LoaderOptions } from '../data/loader.ts';
 import type { Model } from '../models/model.ts';
 import type { Strategy } from './strategy.ts';
 import type { Rng } from '../util/rng.ts';
@@ -33,6 +34,8 @@ export interface TrainSetup {
   /** An exponential moving average of the weights, used for validation and saved in checkpoints. */
   readonly ema?: Ema;
   readonly train: Dataset;
+  /** Where training batches come from (default: `epochBatches` over `train`, in this thread). */
+  readonly batches?: (o: LoaderOptions, epoch: number, from: number) => AsyncGenerator<Batch>;
   readonly val?: Dataset;
   readonly batchSize: number;
   readonly valBatchSize: number;
@@ -42,4 +45,6 @@ export interface TrainSetup {
   readonly validation: { readonly every: number; readonly saveImages: number };
   readonly checkpoint: { readonly every: number; readonly keepLast: number; readonly keepBest: boolean };
   readonly log: { readonly every: number };
+  /** Releases what the setup holds besides tensors (loader worker threads). */
+  readonly close?: () => Promise<void>;
 }

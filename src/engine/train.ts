@@ -46,7 +46,9 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
         let lossSum = 0;
         let steps = 0;
         let tData = performance.now();
-        for await (const batch of epochBatches(setup.train, { batchSize: setup.batchSize, shuffle: true, seed: setup.seed, dropLast: true }, ctx.epoch, ctx.batch)) {
+        const loaderOptions = { batchSize: setup.batchSize, shuffle: true, seed: setup.seed, dropLast: true };
+        const batches = setup.batches ? setup.batches(loaderOptions, ctx.epoch, ctx.batch) : epochBatches(setup.train, loaderOptions, ctx.epoch, ctx.batch);
+        for await (const batch of batches) {
           if (ctx.stopRequested || finished()) break;
           const t0 = performance.now();
           const lr = setup.lr(setup.lrUnit === 'epoch' ? ctx.epoch : ctx.iteration);

@@ -11,6 +11,7 @@ import { ParamStore, getParam } from '../nn/params.ts';
 import type { Params, Scope } from '../nn/params.ts';
 import { conv2dLayer, layerNorm2dLayer } from '../nn/layers.ts';
 import { pixelShuffle } from '../nn/shuffle.ts';
+import { channelAttention, scaledResidual, simpleGate } from '../nn/gates.ts';
 import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
@@ -25,12 +26,6 @@ export interface NafnetOptions {
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
-/** Splits channels in halves and multiplies them. */
-function simpleGate(x: Tensor): Tensor {
-  const [a, b] = tf.split(x, 2, -1) as [Tensor, Tensor];
-  return tf.mul(a, b);
-}
-
 /** NAFBlock(c) with DW_Expand = FFN_Expand = 2. */
 function nafBlock(s: Scope, c: number): Fn {
   const dw = 2 * c;
@@ -38,8 +33,11 @@ function nafBlock(s: Scope, c: number): Fn {
   const conv1 = conv2dLayer(s.child('conv1'), { inChannels: c, outChannels: dw, kernelSize: 1 });
   const conv2 = conv2dLayer(s.child('conv2'), { inChannels: dw, outChannels: dw, kernelSize: 3, padding: 1, groups: dw });
   const conv3 = conv2dLayer(s.child('conv3'), { inChannels: dw / 2, outChannels: c, kernelSize: 1 });
-  // `sca` is nn.Sequential(AdaptiveAvgPool2d(1), Conv2d): the conv is index 1.
-  const sca = conv2dLayer(s.child('sca').child(1), { inChannels: dw / 2, outChannels: dw / 2, kernelSize: 1 });
+  // `sca` is nn.Sequential(AdaptiveAvgPool2d(1), Conv2d): the conv is index 1. Registered as a
+  // conv layer (names, init, layout); applied by the fused channelAttention op.
+  conv2dLayer(s.child('sca').child(1), { inChannels: dw / 2, outChannels: dw / 2, kernelSize: 1 });
+  const scaWeight = s.child('sca').child(1).full('weight');
+  const scaBias = s.child('sca').child(1).full('bias');
   const conv4 = conv2dLayer(s.child('conv4'), { inChannels: c, outChannels: ffn, kernelSize: 1 });
   const conv5 = conv2dLayer(s.child('conv5'), { inChannels: ffn / 2, outChannels: c, kernelSize: 1 });
   const norm1 = layerNorm2dLayer(s.child('norm1'), { channels: c, eps: 1e-6 });
@@ -50,11 +48,11 @@ function nafBlock(s: Scope, c: number): Fn {
   return (p, inp) => {
     let x = norm1(p, inp);
     x = simpleGate(conv2(p, conv1(p, x)));
-    x = tf.mul(x, sca(p, tf.mean(x, [1, 2], true)));
+    x = channelAttention(x, getParam(p, scaWeight), getParam(p, scaBias));
     x = conv3(p, x);
-    const y = tf.add(inp, tf.mul(x, getParam(p, beta).reshape([c])));
+    const y = scaledResidual(inp, x, getParam(p, beta));
     x = conv5(p, simpleGate(conv4(p, norm2(p, y))));
-    return tf.add(y, tf.mul(x, getParam(p, gamma).reshape([c])));
+    return scaledResidual(y, x, getParam(p, gamma));
   };
 }
 

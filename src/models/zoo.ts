@@ -12,6 +12,7 @@ import { buildDblrnet } from './dblrnet.ts';
 import { buildStrcnn } from './strcnn.ts';
 import { buildIfirnn } from './ifirnn.ts';
 import { buildEstrnn } from './estrnn.ts';
+import { buildEdvr } from './edvr.ts';
 
 type Kwargs = Record<string, unknown>;
 
@@ -96,6 +97,23 @@ export const originalModels: Readonly<Record<string, OriginalModel>> = {
       activation: str(kw, 'activation', 'gelu'),
     }),
     build: (o, seed) => buildEstrnn(o as never, seed),
+  },
+  EDVR: {
+    type: 'edvr',
+    options: (kw) => ({
+      numInCh: num(kw, 'num_in_ch', 3),
+      numOutCh: num(kw, 'num_out_ch', 3),
+      numFeat: num(kw, 'num_feat', 64),
+      numFrame: num(kw, 'num_frame', 5),
+      deformableGroups: num(kw, 'deformable_groups', 8),
+      numExtractBlock: num(kw, 'num_extract_block', 5),
+      numReconstructBlock: num(kw, 'num_reconstruct_block', 10),
+      centerFrameIdx: num(kw, 'center_frame_idx', 2),
+      hrIn: bool(kw, 'hr_in', false),
+      withPredeblur: bool(kw, 'with_predeblur', false),
+      withTsa: bool(kw, 'with_tsa', true),
+    }),
+    build: (o, seed) => buildEdvr(o as never, seed),
   },
   Restormer: {
     type: 'restormer',

@@ -8,7 +8,7 @@ import { bsdDataset, dvdDataset, folderDataset, goproDataset, redsDataset } from
 import type { AugmentSpec } from '../data/augment.ts';
 import { samplingModes } from '../data/sampling.ts';
 import { Bool, NonEmptyString, oneOf, pairOf, PositiveInt, PositiveNumber, Probability, strict } from './codecs.ts';
-import { defineComponent, type ComponentSpec } from './registry.ts';
+import { buildComponent, defineComponent, type ComponentSpec } from './registry.ts';
 
 export interface DatasetContext {
   readonly split: 'train' | 'val' | 'test';
@@ -134,4 +134,17 @@ export const rot90 = flipLike('rot90', 'a true 90° rotation with probability p'
 /** The original configs' augmentation: crop 256², h-flip, v-flip, its "rotation" (transpose), p 0.5. */
 export function originalAugment(size: readonly [number, number] = [256, 256]): ComponentSpec[] {
   return [crop({ size: [size[0], size[1]] }), hflip(), vflip(), transpose()];
+}
+
+/**
+ * Builds a dataset from its spec: the entry point worker threads of the parallel loader call,
+ * so that they load readers only (no TensorFlow).
+ */
+export async function openDatasetSpec(spec: ComponentSpec, ctx: DatasetContext): Promise<Dataset> {
+  return await buildComponent<Dataset | Promise<Dataset>>('dataset', spec, ctx);
+}
+
+/** Whether a dataset type is one of these built-ins (which worker threads can open). */
+export function isBuiltinDataset(type: string): boolean {
+  return ['synthetic', 'gopro', 'dvd', 'reds', 'bsd', 'folder'].includes(type);
 }

@@ -1,7 +1,17 @@
 // Built-in model components. Defaults are the original constructors' (SPEC §2.1, §2.13).
 import { buildDbn } from '../models/dbn.ts';
 import { buildNafnet } from '../models/nafnet.ts';
-import { arrayOf, NonNegInt, PositiveInt, strict } from './codecs.ts';
+import { buildDblrnet } from '../models/dblrnet.ts';
+import { buildStrcnn } from '../models/strcnn.ts';
+import { buildIfirnn } from '../models/ifirnn.ts';
+import { buildEstrnn, ESTRNN_ACTIVATIONS } from '../models/estrnn.ts';
+import { buildMscnn } from '../models/mscnn.ts';
+import { buildSrn } from '../models/srn.ts';
+import { buildMimoUnet, buildMimoUnetPlus } from '../models/mimounet.ts';
+import { buildRestormer } from '../models/restormer.ts';
+import { buildEdvr } from '../models/edvr.ts';
+import { arrayOf, Bool, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
+import * as t from 'io-ts';
 import { defineComponent } from './registry.ts';
 
 /** DBN (Su et al. 2017): encoder-decoder over channel-stacked frames; H and W divisible by 8. */
@@ -36,4 +46,127 @@ export const nafnet = defineComponent({
   build: (s, { seed }) =>
     buildNafnet({ imgChannels: s.imgChannels, width: s.width, middleBlkNum: s.middleBlkNum, encBlkNums: s.encBlkNums, decBlkNums: s.decBlkNums }, seed),
   describe: 'NAFNet image deblurring (Chen et al. 2022); the GoPro recipe uses width 64, encBlkNums [1,1,1,28], decBlkNums [1,1,1,1]',
+});
+
+/** The spec minus its tag: the builder's options. */
+function opts<S extends { type: string }>(s: S): Omit<S, 'type'> {
+  const { type: _, ...rest } = s;
+  return rest;
+}
+
+const Quad = t.tuple([PositiveInt, PositiveInt, PositiveInt, PositiveInt], 'four positive integers');
+
+export const dblrnet = defineComponent({
+  kind: 'model',
+  type: 'dblrnet',
+  codec: strict({ numFrames: PositiveInt, inChannels: PositiveInt, innerChannels: PositiveInt }),
+  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64 },
+  build: (s, { seed }) => buildDblrnet(opts(s), seed),
+  describe: 'DBLRNet (Zhang et al. 2018): 3-D convolutions then residual blocks; 5 frames to the centre frame',
+});
+
+export const strcnn = defineComponent({
+  kind: 'model',
+  type: 'strcnn',
+  codec: strict({ numFramesEncoded: PositiveInt, inChannels: PositiveInt, innerChannels: PositiveInt, encoderBlocks: PositiveInt, decoderBlocks: PositiveInt, isDtb: Bool }),
+  defaults: { numFramesEncoded: 5, inChannels: 3, innerChannels: 32, encoderBlocks: 4, decoderBlocks: 4, isDtb: true },
+  build: (s, { seed }) => buildStrcnn(opts(s), seed),
+  describe: 'STRCNN (Kim et al. 2017): recurrent encoder-decoder with dynamic temporal blending; N frames to N-4',
+});
+
+export const ifirnn = defineComponent({
+  kind: 'model',
+  type: 'ifirnn',
+  codec: strict({ inChannels: PositiveInt, innerChannels: PositiveInt, dualCell: Bool, intraIters: PositiveInt }),
+  defaults: { inChannels: 3, innerChannels: 16, dualCell: true, intraIters: 3 },
+  build: (s, { seed }) => buildIfirnn(opts(s), seed),
+  describe: 'IFIRNN (Nah et al. 2019): intra-frame iterative RNN; N frames to N',
+});
+
+export const estrnn = defineComponent({
+  kind: 'model',
+  type: 'estrnn',
+  codec: strict({ nFeatures: PositiveInt, nBlocks: PositiveInt, futureFrames: NonNegInt, pastFrames: NonNegInt, activation: oneOf(...(ESTRNN_ACTIVATIONS as unknown as [string, ...string[]])) }),
+  defaults: { nFeatures: 16, nBlocks: 15, futureFrames: 2, pastFrames: 2, activation: 'gelu' },
+  build: (s, { seed }) => buildEstrnn(opts(s), seed),
+  describe: 'ESTRNN (Zhong et al. 2020): RDB cells with global spatio-temporal attention; N frames to N-past-future',
+});
+
+export const mscnn = defineComponent({
+  kind: 'model',
+  type: 'mscnn',
+  codec: strict({ inChannels: PositiveInt, numFeats: PositiveInt, outChannels: PositiveInt, numResblocks: PositiveInt, kernelSize: PositiveInt, numScales: PositiveInt }),
+  defaults: { inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 },
+  build: (s, { seed }) => buildMscnn(opts(s), seed),
+  describe: 'MSCNN / DeepDeblur MSResNet (Nah et al. 2017): coarse-to-fine pyramid; use strategy multiScale',
+});
+
+export const srn = defineComponent({
+  kind: 'model',
+  type: 'srn',
+  codec: strict({ inChannels: PositiveInt, innerChannels: PositiveInt, numLevels: PositiveInt, withLstm: Bool, lstmOutput: oneOf('hidden', 'cell') }),
+  defaults: { inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' },
+  build: (s, { seed }) => buildSrn(opts(s), seed),
+  describe: "SRN (Tao et al. 2018): scale-recurrent network; use strategy multiScale; lstmOutput 'cell' loads the original's weights",
+});
+
+export const mimoUnet = defineComponent({
+  kind: 'model',
+  type: 'mimoUnet',
+  codec: strict({ numRes: PositiveInt }),
+  defaults: { numRes: 8 },
+  build: (s, { seed }) => buildMimoUnet(opts(s), seed),
+  describe: 'MIMO-UNet (Cho et al. 2021): outputs [1/4, 1/2, full]; use strategy mimo',
+});
+
+export const mimoUnetPlus = defineComponent({
+  kind: 'model',
+  type: 'mimoUnetPlus',
+  codec: strict({ numRes: PositiveInt }),
+  defaults: { numRes: 20 },
+  build: (s, { seed }) => buildMimoUnetPlus(opts(s), seed),
+  describe: 'MIMO-UNet+ (Cho et al. 2021): the larger MIMO-UNet; use strategy mimo',
+});
+
+export const restormer = defineComponent({
+  kind: 'model',
+  type: 'restormer',
+  codec: strict({
+    inpChannels: PositiveInt,
+    outChannels: PositiveInt,
+    dim: PositiveInt,
+    numBlocks: Quad,
+    numRefinementBlocks: NonNegInt,
+    heads: Quad,
+    ffnExpansionFactor: PositiveNumber,
+    bias: Bool,
+    layerNormType: oneOf('WithBias', 'BiasFree'),
+    dualPixelTask: Bool,
+  }),
+  defaults: { inpChannels: 3, outChannels: 3, dim: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2.66, bias: false, layerNormType: 'WithBias', dualPixelTask: false },
+  build: (s, { seed }) => buildRestormer(opts(s), seed),
+  describe: 'Restormer (Zamir et al. 2022): transformer U-Net with transposed attention; H, W multiples of 8',
+});
+
+export const edvr = defineComponent({
+  kind: 'model',
+  type: 'edvr',
+  codec: strict({
+    numInCh: PositiveInt,
+    numOutCh: PositiveInt,
+    numFeat: PositiveInt,
+    numFrame: PositiveInt,
+    deformableGroups: PositiveInt,
+    numExtractBlock: NonNegInt,
+    numReconstructBlock: NonNegInt,
+    centerFrameIdx: NonNegInt,
+    hrIn: Bool,
+    withPredeblur: Bool,
+    withTsa: Bool,
+  }),
+  // The deblurring configs (SPEC §2.16): hr_in, pre-deblur and TSA on.
+  defaults: { numInCh: 3, numOutCh: 3, numFeat: 64, numFrame: 5, deformableGroups: 8, numExtractBlock: 5, numReconstructBlock: 10, centerFrameIdx: 2, hrIn: true, withPredeblur: true, withTsa: true },
+  check: (p) => (p.centerFrameIdx < p.numFrame ? [] : [{ path: 'centerFrameIdx', message: `expected below numFrame (${p.numFrame}), got ${p.centerFrameIdx}` }]),
+  build: (s, { seed }) => buildEdvr(opts(s), seed),
+  describe: 'EDVR (Wang et al. 2019): PCD alignment with deformable convolutions, TSA fusion; H, W multiples of 16 with hrIn',
 });

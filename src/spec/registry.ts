@@ -9,6 +9,7 @@ import type { Loss } from '../losses/types.ts';
 import type { Optimizer } from '../optim/types.ts';
 import type { LrAt } from '../optim/schedules.ts';
 import type { Rng } from '../util/rng.ts';
+import { didYouMean } from './suggest.ts';
 import { isPlainObject, keyFailure, ownValue, StrictType, withChecks, withDefaults } from './codecs.ts';
 import type { Problem, StrictTypeOf } from './codecs.ts';
 import { decodeOrThrow, decodeWith, showValue } from './errors.ts';
@@ -219,7 +220,10 @@ export function componentCodec(kind: ComponentKind): t.Type<ComponentSpec, Compo
     const ty = ownValue(u, 'type');
     if (ty === undefined) return t.failures([keyFailure(c, 'type', ty, `missing required key (expected ${expected()})`)]);
     const reg = typeof ty === 'string' ? map.get(ty) : undefined;
-    if (reg === undefined) return t.failures([keyFailure(c, 'type', ty, `expected ${expected()}, got ${showValue(ty)}`)]);
+    if (reg === undefined) {
+      const hint = typeof ty === 'string' ? didYouMean(ty, map.keys()) : '';
+      return t.failures([keyFailure(c, 'type', ty, `expected ${expected()}, got ${showValue(ty)}${hint}`)]);
+    }
     return reg.codec.validate(u, c);
   };
   const codec = new t.Type<ComponentSpec, ComponentSpec, unknown>(
