@@ -5,6 +5,7 @@ import { convBench, type ConvBenchRow } from '../bench/conv.ts';
 import { peakRssMb } from '../bench/timing.ts';
 import { benchModel, modelBenchCases } from '../bench/models.ts';
 import { deformConvBench } from '../bench/ops.ts';
+import { opsFlowBench } from '../bench/ops-flow.ts';
 import { loaderBenchRows } from '../bench/loader.ts';
 
 export interface BenchOptions {
@@ -25,7 +26,7 @@ const suites = new Map<string, BenchSuite>([
       for (const c of modelBenchCases) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
     },
   ],
-  ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }]],
+  ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r }))]],
   ['loader', () => loaderBenchRows()],
 ]);
 export function registerBenchSuite(name: string, suite: BenchSuite): void {

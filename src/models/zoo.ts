@@ -13,6 +13,7 @@ import { buildStrcnn } from './strcnn.ts';
 import { buildIfirnn } from './ifirnn.ts';
 import { buildEstrnn } from './estrnn.ts';
 import { buildEdvr } from './edvr.ts';
+import { buildCdvdTsp } from './cdvd-tsp.ts';
 
 type Kwargs = Record<string, unknown>;
 
@@ -114,6 +115,18 @@ export const originalModels: Readonly<Record<string, OriginalModel>> = {
       withTsa: bool(kw, 'with_tsa', true),
     }),
     build: (o, seed) => buildEdvr(o as never, seed),
+  },
+  CDVD_TSP: {
+    type: 'cdvdTsp',
+    options: (kw) => ({
+      inChannels: num(kw, 'in_channels', 3),
+      nSequence: num(kw, 'n_sequence', 3),
+      outChannels: num(kw, 'out_channels', 3),
+      nResblock: num(kw, 'n_resblock', 3),
+      nFeat: num(kw, 'n_feat', 32),
+      isMaskFilter: bool(kw, 'is_mask_filter', false),
+    }),
+    build: (o, seed) => buildCdvdTsp(o as never, seed),
   },
   Restormer: {
     type: 'restormer',

@@ -10,6 +10,7 @@ import { buildSrn } from '../models/srn.ts';
 import { buildMimoUnet, buildMimoUnetPlus } from '../models/mimounet.ts';
 import { buildRestormer } from '../models/restormer.ts';
 import { buildEdvr } from '../models/edvr.ts';
+import { buildCdvdTsp } from '../models/cdvd-tsp.ts';
 import { arrayOf, Bool, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
 import * as t from 'io-ts';
 import { defineComponent } from './registry.ts';
@@ -169,4 +170,15 @@ export const edvr = defineComponent({
   check: (p) => (p.centerFrameIdx < p.numFrame ? [] : [{ path: 'centerFrameIdx', message: `expected below numFrame (${p.numFrame}), got ${p.centerFrameIdx}` }]),
   build: (s, { seed }) => buildEdvr(opts(s), seed),
   describe: 'EDVR (Wang et al. 2019): PCD alignment with deformable convolutions, TSA fusion; H, W multiples of 16 with hrIn',
+});
+
+export const cdvdTsp = defineComponent({
+  kind: 'model',
+  type: 'cdvdTsp',
+  codec: strict({ inChannels: PositiveInt, nSequence: PositiveInt, outChannels: PositiveInt, nResblock: PositiveInt, nFeat: PositiveInt, isMaskFilter: Bool }),
+  // The deblurring configs (SPEC §2.16): 5 frames, 3 residual blocks, 32 features, mask filter.
+  defaults: { inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 3, nFeat: 32, isMaskFilter: true },
+  check: (p) => (p.nSequence === 5 ? [] : [{ path: 'nSequence', message: `expected 5 (the two-stage cascade needs 5 frames), got ${p.nSequence}` }]),
+  build: (s, { seed }) => buildCdvdTsp(opts(s), seed),
+  describe: 'CDVD-TSP (Pan et al. 2020): PWC-Net flow, temporal sharpness prior, two-stage cascade; 5 frames to the centre',
 });

@@ -1,0 +1,27 @@
+// Restormer (Zamir et al. 2022) on DVD, as the original's configs/restormer/restormer_dvd.yaml:
+// single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
+// (The original validated on its training root; this recipe uses the DVD test split.)
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'restormer-dvd',
+  data: {
+    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 1 }),
+    val: dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 1 }),
+    batchSize: 1,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.restormer(),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 2e-4 }),
+  schedule: schedules.multiStep({ milestones: [700, 850, 920], gamma: 0.1 }),
+  run: { epochs: 1001 },
+  validation: { every: 10 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);
