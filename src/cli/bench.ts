@@ -13,6 +13,8 @@ export interface BenchOptions {
   readonly backends?: readonly string[];
   readonly runs?: number;
   readonly only?: readonly string[];
+  /** Model rows to run (default: all). */
+  readonly models?: readonly string[];
 }
 
 export type BenchRow = Record<string, unknown>;
@@ -23,7 +25,7 @@ const suites = new Map<string, BenchSuite>([
   [
     'models',
     function* (_cal, opts) {
-      for (const c of modelBenchCases) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
+      for (const c of modelBenchCases) if (!opts.models || opts.models.includes(c.name)) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
     },
   ],
   ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r }))]],

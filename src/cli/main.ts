@@ -19,7 +19,7 @@ commands:
                                         write a motion-blur dataset made from photographs (docs/synth.md)
   doctor [--json]                       show the TensorFlow runtime in use and check it works
   parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
-  bench [--backends a,b] [--only conv,models,ops,loader] [--runs N]
+  bench [--backends a,b] [--only conv,models,ops,loader] [--models dbn,edvr,...] [--runs N]
                                         print benchmark rows as JSON lines
 `;
 
@@ -49,12 +49,12 @@ const commands: Record<string, Command> = {
   async bench(args) {
     const { values } = parseArgs({
       args,
-      options: { backends: { type: 'string' }, only: { type: 'string' }, runs: { type: 'string' } },
+      options: { backends: { type: 'string' }, only: { type: 'string' }, models: { type: 'string' }, runs: { type: 'string' } },
     });
     const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
     const runs = values.runs === undefined ? undefined : Number(values.runs);
     if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs: expected a positive integer, got "${values.runs}"`);
-    await runBench({ backends: list(values.backends), only: list(values.only), runs }, (row) => console.log(JSON.stringify(row)));
+    await runBench({ backends: list(values.backends), only: list(values.only), models: list(values.models), runs }, (row) => console.log(JSON.stringify(row)));
     return 0;
   },
 };

@@ -1,0 +1,27 @@
+// EDVR (Wang et al. 2019, BasicSR version) on DVD, as the original's configs/edvr/edvr_dvd.yaml:
+// 64 features, 10 reconstruction blocks, hr_in with pre-deblurring and TSA fusion.
+// recipes/edvr-l-dvd.ts is the large variant.
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'edvr-dvd',
+  data: {
+    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
+    val: dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
+    batchSize: 8,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.edvr({ numFeat: 64, numReconstructBlock: 10, hrIn: true, withPredeblur: true, withTsa: true }),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 2e-4, betas: [0.9, 0.99] }),
+  schedule: schedules.multiStep({ milestones: [500, 600, 620], gamma: 0.1 }),
+  run: { epochs: 651 },
+  validation: { every: 5 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);
