@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { lastValueFrom } from 'rxjs';
 import { experiment, models, losses, optim, schedules, overrideExperiment } from '../src/spec/index.ts';
-import { dvd, crop, hflip, vflip } from '../src/spec/datasets.ts';
+import { gopro, crop, hflip, vflip } from '../src/spec/datasets.ts';
 import { synthesize } from '../src/synth/index.ts';
 import { interpret } from '../src/engine/interpret.ts';
 import { train } from '../src/engine/train.ts';
@@ -24,19 +24,19 @@ const exp = experiment({
   name: 'quickstart',
   seed: 0,
   data: {
-    // DVD layout: quantitative_datasets/<video>/{input,GT} for training, test/ held out.
-    train: dvd({ root: `${DATA}/quantitative_datasets`, sampling: 'n_c', numFrames: 5 }),
-    val: dvd({ root: `${DATA}/test`, sampling: 'n_c', numFrames: 5 }),
+    // GoPro layout (lossless PNG): train/<video>/{blur,blur_gamma,sharp}, test/ held out.
+    train: gopro({ root: `${DATA}/train`, sampling: 'n_c', numFrames: 5 }),
+    val: gopro({ root: `${DATA}/test`, sampling: 'n_c', numFrames: 5 }),
     batchSize: 4,
     augment: [crop({ size: [64, 64] }), hflip(), vflip()],
   },
   model: models.dbn({ numFrames: 5, inChannels: 3, innerChannels: 16 }),
   loss: losses.charbonnier({ reduction: 'mean' }),
-  optimizer: optim.adam({ lr: 1e-3, betas: [0.9, 0.99] }),
-  schedule: schedules.cosine({ tMax: 700, etaMin: 1e-5, stepEvery: 'iteration' }),
-  run: { iterations: 700 },
-  validation: { every: 700 },
-  checkpoint: { every: 700, keepLast: 1 },
+  optimizer: optim.adam({ lr: 4e-3, betas: [0.9, 0.99] }),
+  schedule: schedules.cosine({ tMax: 1000, etaMin: 1e-5, stepEvery: 'iteration' }),
+  run: { iterations: 1000 },
+  validation: { every: 1000 },
+  checkpoint: { every: 1000, keepLast: 1 },
   log: { every: 50 },
 });
 export default exp;
@@ -48,12 +48,12 @@ async function quickstart(args: string[]): Promise<void> {
   if (isLeft(decoded)) throw new Error(`invalid experiment:\n  ${decoded.left.join('\n  ')}`);
   const workDir = values['work-dir'] ?? decoded.right.workDir;
   const dataDir = path.join(workDir, 'data');
-  const e = overrideExperiment(decoded.right, [`data.train.root=${dataDir}/quantitative_datasets`, `data.val.root=${dataDir}/test`]);
+  const e = overrideExperiment(decoded.right, [`data.train.root=${dataDir}/train`, `data.val.root=${dataDir}/test`]);
   if (isLeft(e)) throw new Error(e.left.join('\n'));
 
   // 1. Data: 5 training and 5 test videos of 24 frames, 128x128 (kept: a re-run reuses them).
-  console.log(`synthesising a DVD-layout dataset in ${dataDir} (once) ...`);
-  await synthesize({ layout: 'dvd', out: dataDir, videos: 5, frames: 24, width: 128, height: 128, seed: 1, split: 'both', motion: { speed: 14 } });
+  console.log(`synthesising a GoPro-layout dataset in ${dataDir} (once) ...`);
+  await synthesize({ layout: 'gopro', out: dataDir, videos: 5, frames: 24, width: 128, height: 128, seed: 1, split: 'both', motion: { speed: 10 } });
 
   // 2. Training.
   const setup = await interpret(e.right, { workDir });

@@ -24,3 +24,12 @@ test('examples/custom-loop.ts: hooks composed by hand', () => {
   assert.equal(out.iteration, 8);
   assert.ok(Number.isFinite(out.bestPsnr));
 });
+
+test('recipes/quickstart.ts synthesises its data, trains, evaluates and ends with a JSON summary', () => {
+  const wd = tempDir();
+  const r = run(['recipes/quickstart.ts', '--work-dir', wd, '--set', 'run.iterations=2', '--set', 'schedule.tMax=2']);
+  assert.equal(r.status, 0, r.stderr);
+  const summary = lastJson(r.stdout);
+  for (const k of ['inputPsnr', 'outputPsnr', 'seconds']) assert.ok(Number.isFinite(summary[k]), k);
+  assert.match(summary.image, /side-by-side\.png$/);
+});
