@@ -33,7 +33,7 @@ const WIDTH = 1280;
 const HEIGHT = 720;
 
 /** A GOPRO_Large-style sequence of `count` frames at 1280×720 under `root/bench/`. */
-async function makeFrames(root: string, count: number): Promise<void> {
+export async function makeFrames(root: string, count: number): Promise<void> {
   const photos = await listPhotos(defaultImagesDir);
   const seq = path.join(root, 'bench');
   await fsp.mkdir(path.join(seq, 'sharp'), { recursive: true });

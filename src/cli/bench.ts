@@ -7,6 +7,7 @@ import { benchModel, modelBenchCases } from '../bench/models.ts';
 import { deformConvBench } from '../bench/ops.ts';
 import { opsFlowBench } from '../bench/ops-flow.ts';
 import { loaderBenchRows } from '../bench/loader.ts';
+import { dataWaitRows } from '../bench/data-wait.ts';
 
 export interface BenchOptions {
   /** Backends to run the conv benchmark on; default: every one available. */
@@ -30,6 +31,7 @@ const suites = new Map<string, BenchSuite>([
   ],
   ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r }))]],
   ['loader', () => loaderBenchRows()],
+  ['data-wait', () => dataWaitRows()],
 ]);
 export function registerBenchSuite(name: string, suite: BenchSuite): void {
   suites.set(name, suite);

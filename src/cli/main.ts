@@ -19,7 +19,7 @@ commands:
                                         write a motion-blur dataset made from photographs (docs/synth.md)
   doctor [--json]                       show the TensorFlow runtime in use and check it works
   parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
-  bench [--backends a,b] [--only conv,models,ops,loader] [--models dbn,edvr,...] [--runs N]
+  bench [--backends a,b] [--only conv,models,ops,loader,data-wait] [--models dbn,edvr,...] [--runs N]
                                         print benchmark rows as JSON lines
 `;
 
