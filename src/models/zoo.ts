@@ -14,6 +14,7 @@ import { buildIfirnn } from './ifirnn.ts';
 import { buildEstrnn } from './estrnn.ts';
 import { buildEdvr } from './edvr.ts';
 import { buildCdvdTsp } from './cdvd-tsp.ts';
+import { buildStfan } from './stfan.ts';
 
 type Kwargs = Record<string, unknown>;
 
@@ -128,6 +129,9 @@ export const originalModels: Readonly<Record<string, OriginalModel>> = {
     }),
     build: (o, seed) => buildCdvdTsp(o as never, seed),
   },
+  // The original's STFAN wrapper runs its STFANCell over a clip; both take no arguments.
+  STFAN: { type: 'stfan', options: () => ({}), build: (_o, seed) => buildStfan({}, seed) },
+  STFANCell: { type: 'stfan', options: () => ({}), build: (_o, seed) => buildStfan({}, seed) },
   Restormer: {
     type: 'restormer',
     options: (kw) => ({

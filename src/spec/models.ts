@@ -11,6 +11,7 @@ import { buildMimoUnet, buildMimoUnetPlus } from '../models/mimounet.ts';
 import { buildRestormer } from '../models/restormer.ts';
 import { buildEdvr } from '../models/edvr.ts';
 import { buildCdvdTsp } from '../models/cdvd-tsp.ts';
+import { buildStfan } from '../models/stfan.ts';
 import { arrayOf, Bool, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
 import * as t from 'io-ts';
 import { defineComponent } from './registry.ts';
@@ -181,4 +182,12 @@ export const cdvdTsp = defineComponent({
   check: (p) => (p.nSequence === 5 ? [] : [{ path: 'nSequence', message: `expected 5 (the two-stage cascade needs 5 frames), got ${p.nSequence}` }]),
   build: (s, { seed }) => buildCdvdTsp(opts(s), seed),
   describe: 'CDVD-TSP (Pan et al. 2020): PWC-Net flow, temporal sharpness prior, two-stage cascade; 5 frames to the centre',
+});
+
+export const stfan = defineComponent({
+  kind: 'model',
+  type: 'stfan',
+  codec: strict({}),
+  build: (_s, { seed }) => buildStfan({}, seed),
+  describe: 'STFAN (Zhou et al. 2019): the STFANCell with filter-adaptive convolutions, run over the clip; N frames to N',
 });
