@@ -15,6 +15,7 @@ import { buildEstrnn } from './estrnn.ts';
 import { buildEdvr } from './edvr.ts';
 import { buildCdvdTsp } from './cdvd-tsp.ts';
 import { buildStfan } from './stfan.ts';
+import { buildPvdnet } from './pvdnet.ts';
 
 type Kwargs = Record<string, unknown>;
 
@@ -132,6 +133,12 @@ export const originalModels: Readonly<Record<string, OriginalModel>> = {
   // The original's STFAN wrapper runs its STFANCell over a clip; both take no arguments.
   STFAN: { type: 'stfan', options: () => ({}), build: (_o, seed) => buildStfan({}, seed) },
   STFANCell: { type: 'stfan', options: () => ({}), build: (_o, seed) => buildStfan({}, seed) },
+  PVDNet: {
+    type: 'pvdnet',
+    // The original feeds BIMNet the current frame twice (SPEC §7.4); its weights and outputs need that.
+    options: (kw) => ({ pvKsize: num(kw, 'PV_ksize', 5), largeModel: bool(kw, 'large_model', false), fixBimnet: bool(kw, 'fix_BIMNet', true), wi: num(kw, 'wi', 1), bimnetInput: 'current' }),
+    build: (o, seed) => buildPvdnet(o as never, seed),
+  },
   Restormer: {
     type: 'restormer',
     options: (kw) => ({

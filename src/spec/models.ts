@@ -12,6 +12,7 @@ import { buildRestormer } from '../models/restormer.ts';
 import { buildEdvr } from '../models/edvr.ts';
 import { buildCdvdTsp } from '../models/cdvd-tsp.ts';
 import { buildStfan } from '../models/stfan.ts';
+import { buildPvdnet } from '../models/pvdnet.ts';
 import { arrayOf, Bool, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
 import * as t from 'io-ts';
 import { defineComponent } from './registry.ts';
@@ -190,4 +191,15 @@ export const stfan = defineComponent({
   codec: strict({}),
   build: (_s, { seed }) => buildStfan({}, seed),
   describe: 'STFAN (Zhou et al. 2019): the STFANCell with filter-adaptive convolutions, run over the clip; N frames to N',
+});
+
+export const pvdnet = defineComponent({
+  kind: 'model',
+  type: 'pvdnet',
+  codec: strict({ pvKsize: PositiveInt, largeModel: Bool, fixBimnet: Bool, wi: PositiveNumber, bimnetInput: oneOf('previous', 'current') }),
+  // The deblurring configs: the large backbone with a frozen (pretrained) flow network.
+  defaults: { pvKsize: 5, largeModel: true, fixBimnet: true, wi: 1, bimnetInput: 'previous' },
+  check: (p) => (p.pvKsize % 2 === 1 ? [] : [{ path: 'pvKsize', message: `expected an odd number, got ${p.pvKsize}` }]),
+  build: (s, { seed }) => buildPvdnet(opts(s), seed),
+  describe: "PVDNet (Son et al. 2021): LiteFlowNet flow and a pixel volume; inputs in [-1, 1]; bimnetInput 'current' reproduces the original",
 });
