@@ -30,9 +30,8 @@ test('every recipe decodes to a complete experiment', async () => {
 });
 
 /** `--set` overrides pointing a recipe's datasets at the synthesised data, for a 2-iteration run. */
-function smokeSets(f: string, valSampling: unknown): string[] {
+function smokeSets(layout: string, valSampling: unknown): string[] {
   const sets = ['run={"iterations":2}', 'data.batchSize=1', 'data.workers=0', 'data.augment.0.size=[32,32]'];
-  const layout = f.includes('dvd') ? 'dvd' : f.includes('reds') ? 'reds' : 'gopro';
   if (layout === 'reds') {
     sets.push(`data.train.rootGt=${data.reds}/train/train_sharp`, `data.train.rootInput=${data.reds}/train/train_blur`);
     sets.push(`data.val.rootGt=${data.reds}/val/val_sharp`, `data.val.rootInput=${data.reds}/val/val_blur`);
@@ -49,8 +48,8 @@ function smokeSets(f: string, valSampling: unknown): string[] {
 for (const f of recipes) {
   test(`recipes/${f} runs 2 iterations on synthesised data`, async () => {
     const wd = tempDir();
-    const value = (await loadRecipe(path.join('recipes', f))) as { data: { val?: { sampling?: unknown } } };
-    const sets = smokeSets(f, value.data.val?.sampling);
+    const value = (await loadRecipe(path.join('recipes', f))) as { data: { train: { type: string }; val?: { sampling?: unknown } } };
+    const sets = smokeSets(value.data.train.type, value.data.val?.sampling);
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', path.join('recipes', f), '--work-dir', wd, '--quiet', '--no-tensorboard', ...sets], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
