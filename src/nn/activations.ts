@@ -1,13 +1,35 @@
 // Elementwise activations with PyTorch's definitions.
-import { tf } from '../runtime/index.ts';
+import { tf, isNative } from '../runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
+import { attr, floatT, op } from './native.ts';
 
-export const relu = (x: Tensor): Tensor => tf.relu(x);
+// On the native backend, ReLU's gradient is one ReluGrad op (dy where the output is positive,
+// 0 elsewhere, as PyTorch's threshold_backward) instead of tfjs's Step (IsNan, Select, Greater,
+// Fill) and Multiply.
+const nativeRelu = tf.customGrad((...args) => {
+  const [x, save] = args as [Tensor, (ts: Tensor[]) => void];
+  const y = op('Relu', floatT(), [x]);
+  save([y]);
+  return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => op('ReluGrad', floatT(), [dy, saved[0]!]) };
+});
+
+export const relu = (x: Tensor): Tensor => (isNative() && x.dtype === 'float32' ? nativeRelu(x) : tf.relu(x));
 export const sigmoid = (x: Tensor): Tensor => tf.sigmoid(x);
 export const tanh = (x: Tensor): Tensor => tf.tanh(x);
 
+function nativeLeakyRelu(x: Tensor, slope: number): Tensor {
+  const attrs = [...floatT(), attr.float('alpha', slope)];
+  const run = tf.customGrad((...args) => {
+    const [xi, save] = args as [Tensor, (ts: Tensor[]) => void];
+    save([xi]);
+    // The gradient reads the input (not the output), which is right for any slope sign.
+    return { value: op('LeakyRelu', attrs, [xi]), gradFunc: (dy: Tensor, saved: Tensor[]) => op('LeakyReluGrad', attrs, [dy, saved[0]!]) };
+  });
+  return run(x);
+}
+
 /** PyTorch's default negative slope is 0.01. */
-export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => tf.leakyRelu(x, slope);
+export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => (isNative() && x.dtype === 'float32' ? nativeLeakyRelu(x, slope) : tf.leakyRelu(x, slope));
 
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)) (PyTorch's default, not the tanh approximation). */
 export function gelu(x: Tensor): Tensor {

@@ -1,19 +1,20 @@
 // 2-D convolution and transposed convolution with PyTorch semantics on NHWC tensors.
 //
-// On the native backend a dense convolution is one TensorFlow Conv2D op given PyTorch's zero
-// padding directly (EXPLICIT padding, or SAME/VALID when equivalent), so the forward pass
-// makes no padded copy; a custom gradient calls Conv2DBackpropInput / Conv2DBackpropFilter.
-// (tfjs's own conv2d cannot express asymmetric padding and its gradients reject dilation > 1.)
-// TensorFlow's CPU kernels reject dilation > 1 in the backward pass too, so dilated
-// convolutions are rewritten, on every backend, as an undilated convolution over a
-// space-to-batch rearrangement (reshapes and transposes: differentiable everywhere). On the
-// pure-JS backend a convolution is tf.pad + tf.conv2d 'valid'.
+// On the native backend an undilated dense, 1x1 or depthwise convolution, and a transposed
+// convolution whose padding TensorFlow's kernels express, is one custom-gradient op of
+// TensorFlow ops with the bias included (conv-native.ts). (tfjs's own conv2d cannot express
+// asymmetric padding and its gradients reject dilation > 1.) TensorFlow's CPU kernels reject
+// dilation > 1 in the backward pass too, so dilated convolutions are rewritten, on every
+// backend, as an undilated convolution over a space-to-batch rearrangement (reshapes and
+// transposes: differentiable everywhere). Grouped convolutions are split into dense ones. On
+// the pure-JS backend a convolution is tf.pad + tf.conv2d 'valid'.
 //
 // Weights are in our layout: conv HWIO `[kh, kw, in/groups, out]`; transposed conv
 // `[kh, kw, out, in]` (tf.conv2dTranspose's filter).
-import { tf, isNative, nativeBackend } from '../runtime/index.ts';
-import type { NativeAttr } from '../runtime/index.ts';
+import { tf, isNative } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
+import { reshapeTo } from './native.ts';
+import { nativeConv, nativeConvTranspose, nativeDepthwise, nativePointwise } from './conv-native.ts';
 
 export type Pair = number | readonly [number, number];
 /** `[top, bottom, left, right]` zero padding. */
@@ -56,89 +57,9 @@ function padTensor(x: Tensor4D, p: Pads): Tensor4D {
   return isZero(p) ? x : tf.pad(x, [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]]);
 }
 
-type TfPadding = 'VALID' | 'SAME' | 'EXPLICIT';
-
-function convAttrs(stride: readonly [number, number], padding: TfPadding, p: Pads): NativeAttr[] {
-  const b = nativeBackend().binding;
-  return [
-    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
-    { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride[0], stride[1], 1] },
-    { name: 'use_cudnn_on_gpu', type: b.TF_ATTR_BOOL, value: true },
-    { name: 'padding', type: b.TF_ATTR_STRING, value: padding },
-    { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: padding === 'EXPLICIT' ? [0, 0, p[0], p[1], p[2], p[3], 0, 0] : [] },
-    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
-    { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
-  ];
-}
-
-type NativeTensor = Parameters<ReturnType<typeof nativeBackend>['executeSingleOutput']>[2][number];
-const asNative = (ts: Tensor[]): NativeTensor[] => ts as unknown as NativeTensor[];
-
-function shapeTensor(shape: readonly number[]): Tensor {
-  return tf.tensor1d([...shape], 'int32');
-}
-
-/**
- * The padding actually read along one axis: PyTorch's bottom/right padding beyond the last
- * window is never used, so it is trimmed. Returns [before, after, SAME's before, SAME's after]
- * (the latter null when TensorFlow's SAME would give a different output size).
- */
-function axisPadding(size: number, k: number, s: number, before: number, after: number): [number, number, number | null, number | null] {
-  const out = Math.floor((size + before + after - k) / s) + 1;
-  const used = Math.max(0, (out - 1) * s + k - size - before);
-  const sameOut = Math.ceil(size / s);
-  const sameTotal = Math.max(0, (sameOut - 1) * s + k - size);
-  const sameBefore = Math.floor(sameTotal / 2);
-  return out === sameOut ? [before, used, sameBefore, sameTotal - sameBefore] : [before, used, null, null];
-}
-
-/**
- * Native Conv2D (dilation 1) with PyTorch zero padding and its backprop ops as the gradient.
- * TensorFlow's fast CPU kernels take VALID or SAME; EXPLICIT padding is fast in the forward
- * op but falls back to slow generic kernels in the two backprop ops. So: VALID or SAME when
- * the padding is equivalent; otherwise EXPLICIT forward, and a backward pass over a padded
- * copy of the input with VALID (padding there, not in the forward pass, keeps the copy out of
- * the activations held for the backward pass).
- */
-function nativeConv(x: Tensor4D, w: Tensor4D, stride: readonly [number, number], p: Pads): Tensor4D {
-  const nb = nativeBackend();
-  const [, h, wd] = x.shape;
-  const [kh, kw] = w.shape;
-  const [t, bo, sameT, sameB] = axisPadding(h, kh, stride[0], p[0], p[1]);
-  const [l, r, sameL, sameR] = axisPadding(wd, kw, stride[1], p[2], p[3]);
-  const eff: Pads = [t, bo, l, r];
-  const mode: TfPadding = isZero(eff) ? 'VALID' : t === sameT && bo === sameB && l === sameL && r === sameR ? 'SAME' : 'EXPLICIT';
-  const attrs = convAttrs(stride, mode, eff);
-  const valid = mode === 'EXPLICIT' ? convAttrs(stride, 'VALID', eff) : attrs;
-  const op = tf.customGrad((...args) => {
-    const [xi, wi, save] = args as [Tensor4D, Tensor4D, (ts: Tensor[]) => void];
-    save([xi, wi]);
-    const value = nb.executeSingleOutput('Conv2D', attrs, asNative([xi, wi])) as unknown as Tensor4D;
-    return {
-      value,
-      gradFunc: (dy: Tensor4D, saved: Tensor[]) => {
-        const [xs, ws] = saved as [Tensor4D, Tensor4D];
-        const xp = mode === 'EXPLICIT' ? padTensor(xs, eff) : xs;
-        const xShape = shapeTensor(xp.shape);
-        const wShape = shapeTensor(ws.shape);
-        let dx = nb.executeSingleOutput('Conv2DBackpropInput', valid, asNative([xShape, ws, dy])) as unknown as Tensor;
-        const dw = nb.executeSingleOutput('Conv2DBackpropFilter', valid, asNative([xp, wShape, dy])) as unknown as Tensor;
-        if (xp !== xs) {
-          const full = dx;
-          dx = tf.slice(full, [0, t, l, 0], xs.shape);
-          tf.dispose([full, xp]);
-        }
-        tf.dispose([xShape, wShape]);
-        return [dx, dw];
-      },
-    };
-  });
-  return op(x, w);
-}
-
 /** Undilated dense convolution with explicit zero padding. */
 function denseConv(x: Tensor4D, w: Tensor4D, stride: readonly [number, number], p: Pads): Tensor4D {
-  if (isNative()) return nativeConv(x, w, stride, p);
+  if (isNative()) return nativeConv(x, w, null, stride, p);
   return tf.conv2d(padTensor(x, p), w, stride as [number, number], 'valid');
 }
 
@@ -192,7 +113,7 @@ function checkInput(x: Tensor, what: string): asserts x is Tensor4D {
 function addBias(y: Tensor4D, bias: Tensor | null | undefined, what: string): Tensor4D {
   if (bias === null || bias === undefined) return y;
   if (bias.size !== y.shape[3]) throw new Error(`${what}: bias has ${bias.size} values for ${y.shape[3]} output channels`);
-  return tf.add(y, bias.reshape([y.shape[3]])) as Tensor4D;
+  return tf.add(y, reshapeTo(bias, [y.shape[3]])) as Tensor4D;
 }
 
 /**
@@ -216,7 +137,14 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   if (inPerGroup * groups !== cin) {
     throw new Error(`conv2d: input has ${cin} channels but the weight ${JSON.stringify(w4.shape)} with groups=${groups} expects ${inPerGroup * groups}`);
   }
+  if (bias !== null && bias !== undefined && bias.size !== out) throw new Error(`conv2d: bias has ${bias.size} values for ${out} output channels`);
   return tf.tidy(() => {
+    // Native fast paths: the whole layer (bias included) is one custom-gradient op.
+    if (isNative() && dil[0] === 1 && dil[1] === 1 && (groups === 1 || (groups === cin && inPerGroup === 1))) {
+      const b = bias === null || bias === undefined ? null : reshapeTo(bias, [out]);
+      if (groups === 1 && kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && isZero(p)) return nativePointwise(x, w4, b);
+      return groups === 1 ? nativeConv(x, w4, b, stride, p) : nativeDepthwise(x, w4, b, stride, p);
+    }
     let run: (xi: Tensor4D, s: readonly [number, number], pi: Pads) => Tensor4D;
     if (groups === 1) {
       run = (xi, s, pi) => denseConv(xi, w4, s, pi);
@@ -256,7 +184,12 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const outH = (h - 1) * stride[0] - 2 * ph + kh + oph;
   const outW = (wd - 1) * stride[1] - 2 * pw + kw + opw;
   if (outH <= 0 || outW <= 0) throw new Error(`convTranspose2d: output size ${outH}x${outW} is not positive`);
+  if (bias !== null && bias !== undefined && bias.size !== out) throw new Error(`convTranspose2d: bias has ${bias.size} values for ${out} output channels`);
   return tf.tidy(() => {
+    if (isNative()) {
+      const y = nativeConvTranspose(x, w4, bias === null || bias === undefined ? null : reshapeTo(bias, [out]), stride, [outH, outW], [ph, pw], [oph, opw]);
+      if (y !== null) return y;
+    }
     // Full ("valid") transposed convolution, large enough to hold the crop, then crop. All
     // three native ops involved (forward and both gradients) run with VALID padding, which
     // TensorFlow's fast CPU kernels support (EXPLICIT would fall back to slow ones).

@@ -9,3 +9,4 @@ export * from './shuffle.ts';
 export * from './interpolate.ts';
 export * from './pool.ts';
 export * from './layers.ts';
+export * from './gates.ts';

@@ -1,0 +1,151 @@
+// Training-mode BatchNorm (one fused TensorFlow op each way on the native backend, tfjs ops on
+// pure JS): output, PyTorch's running-statistics update, gradients by finite differences.
+// Run on both backends: `node --import tsx --test test/nn-fused-batchnorm.test.ts`, and again
+// with SIMDEBLUR_BACKEND=cpu.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../src/runtime/index.ts';
+import type { Tensor, Variable } from '@tensorflow/tfjs';
+import { batchNorm } from '../src/nn/norm.ts';
+import type { BatchNormState } from '../src/nn/norm.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const rnd = (shape: number[], seed: number, lo = -1, hi = 1): Tensor => tf.tensor(Rng.seeded(seed).uniformArray(shape.reduce((a, b) => a * b, 1), lo, hi), shape);
+
+function state(c: number, seed: number): BatchNormState & { numBatchesTracked: Variable } {
+  const rng = Rng.seeded(seed);
+  return {
+    runningMean: tf.variable(tf.tensor1d(rng.uniformArray(c, -0.5, 0.5)), false),
+    runningVar: tf.variable(tf.tensor1d(rng.uniformArray(c, 0.5, 2)), false),
+    numBatchesTracked: tf.variable(tf.scalar(3, 'int32'), false, undefined, 'int32'),
+  };
+}
+
+const disposeState = (s: BatchNormState): void => tf.dispose([s.runningMean, s.runningVar, ...(s.numBatchesTracked ? [s.numBatchesTracked] : [])]);
+
+/** Per-channel mean and biased variance in float64, channels last. */
+function stats(x: Float32Array, c: number): { mean: number[]; variance: number[]; n: number } {
+  const n = x.length / c;
+  const mean = Array.from({ length: c }, (_, k) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i * c + k]!;
+    return s / n;
+  });
+  const variance = mean.map((m, k) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += (x[i * c + k]! - m) ** 2;
+    return s / n;
+  });
+  return { mean, variance, n };
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i]! - expected[i]!) / Math.max(1, Math.abs(expected[i]!));
+    assert.ok(err <= tol, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+test('batchNorm training: normalises with batch statistics and updates running stats as PyTorch', () => {
+  for (const [shape, momentum] of [[[2, 3, 4, 5], 0.1], [[6, 3], 0.3], [[1, 2, 3, 2, 4], 1]] as Array<[number[], number]>) {
+    const c = shape[shape.length - 1]!;
+    const x = rnd(shape, 1, -2, 3);
+    const w = rnd([c], 2, 0.5, 1.5);
+    const b = rnd([c], 3);
+    const s = state(c, 4);
+    const rm0 = s.runningMean.dataSync().slice();
+    const rv0 = s.runningVar.dataSync().slice();
+    const eps = 1e-3;
+    const before = tf.memory().numTensors;
+    const y = batchNorm(x, w, b, s, { training: true, eps, momentum });
+    assert.equal(tf.memory().numTensors, before + 1, 'only the output is left');
+    assert.deepEqual(y.shape, shape);
+    const xd = x.dataSync();
+    const { mean, variance, n } = stats(xd as Float32Array, c);
+    const wd = w.dataSync();
+    const bd = b.dataSync();
+    const expected = Array.from(xd, (v, i) => {
+      const k = i % c;
+      return ((v - mean[k]!) / Math.sqrt(variance[k]! + eps)) * wd[k]! + bd[k]!;
+    });
+    assertClose(y.dataSync(), expected, 1e-4, `output ${JSON.stringify(shape)}`);
+    // PyTorch: running = (1 - m)·running + m·batch, with the UNBIASED batch variance.
+    assertClose(s.runningMean.dataSync(), mean.map((m, k) => (1 - momentum) * rm0[k]! + momentum * m), 1e-5, 'running_mean');
+    assertClose(s.runningVar.dataSync(), variance.map((v, k) => (1 - momentum) * rv0[k]! + momentum * v * (n / (n - 1))), 1e-5, 'running_var');
+    assert.equal(s.numBatchesTracked.dataSync()[0], 4);
+    tf.dispose([x, w, b, y]);
+    disposeState(s);
+  }
+});
+
+test('batchNorm training without affine parameters; eval mode leaves the statistics alone', () => {
+  const x = rnd([3, 2, 2, 4], 5, 0, 4);
+  const s = state(4, 6);
+  const y = batchNorm(x, null, null, s, { training: true, eps: 1e-5 });
+  const { mean, variance } = stats(x.dataSync() as Float32Array, 4);
+  assertClose(y.dataSync(), Array.from(x.dataSync(), (v, i) => (v - mean[i % 4]!) / Math.sqrt(variance[i % 4]! + 1e-5)), 1e-4, 'output');
+  const rm = s.runningMean.dataSync().slice();
+  const rv = s.runningVar.dataSync().slice();
+  const ye = batchNorm(x, null, null, s, { training: false, eps: 1e-5 });
+  assertClose(ye.dataSync(), Array.from(x.dataSync(), (v, i) => (v - rm[i % 4]!) / Math.sqrt(rv[i % 4]! + 1e-5)), 1e-4, 'eval output');
+  assertClose(s.runningMean.dataSync(), rm, 0, 'eval running_mean');
+  assertClose(s.runningVar.dataSync(), rv, 0, 'eval running_var');
+  assert.equal(s.numBatchesTracked.dataSync()[0], 4, 'eval must not count batches');
+  tf.dispose([x, y, ye]);
+  disposeState(s);
+});
+
+/**
+ * Central finite differences of sum(f(x)·r) (float64 accumulation) against tf.grads, for
+ * every element of every input.
+ */
+function gradCheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], step: number, tol: number): void {
+  const outShape = tf.tidy(() => f(...inputs).shape);
+  const r = rnd(outShape, 99);
+  const rd = r.dataSync();
+  const loss = (xs: Tensor[]): number => {
+    const d = tf.tidy(() => f(...xs)).dataSync();
+    let s = 0;
+    for (let i = 0; i < d.length; i++) s += d[i]! * rd[i]!;
+    return s;
+  };
+  const before = tf.memory().numTensors;
+  const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
+  const gd = grads.map((g) => g.dataSync());
+  tf.dispose(grads);
+  assert.equal(tf.memory().numTensors, before, `${name}: gradient computation leaked tensors`);
+  inputs.forEach((x, k) => {
+    const base = x.dataSync();
+    for (let i = 0; i < base.length; i++) {
+      const at = (delta: number): number => {
+        const d = Float32Array.from(base);
+        d[i] = d[i]! + delta;
+        const xk = tf.tensor(d, x.shape);
+        const v = loss(inputs.map((t, j) => (j === k ? xk : t)));
+        xk.dispose();
+        return v;
+      };
+      const numeric = (at(step) - at(-step)) / (2 * step);
+      const analytic = gd[k]![i]!;
+      const err = Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic));
+      assert.ok(err <= tol, `${name}: d/d input${k}[${i}] analytic ${analytic} vs numeric ${numeric}`);
+    }
+  });
+  r.dispose();
+}
+
+test('batchNorm training gradients wrt x, weight and bias (finite differences)', () => {
+  const x = rnd([2, 3, 2, 3], 7, -1, 2);
+  const w = rnd([3], 8, 0.5, 1.5);
+  const b = rnd([3], 9);
+  const s = state(3, 10);
+  gradCheck('batchNorm 4-D', (a, k, c) => batchNorm(a, k!, c!, s, { training: true, eps: 1e-3 }), [x, w, b], 1e-2, 1e-2);
+  // Other ranks are reshaped to 4-D around the fused op.
+  const x2 = rnd([5, 2], 11, -1, 2);
+  const s2 = state(2, 12);
+  gradCheck('batchNorm 2-D', (a, k) => batchNorm(a, k!, null, s2, { training: true, eps: 1e-3 }), [x2, rnd([2], 13, 0.5, 1.5)], 1e-2, 1e-2);
+  tf.dispose([x, w, b, x2]);
+  disposeState(s);
+  disposeState(s2);
+});
