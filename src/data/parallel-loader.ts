@@ -190,6 +190,8 @@ async function workerPool(source: DatasetSource, count: number): Promise<Executo
 
   const closeAll = async () => {
     closed = true;
+    // An unref'd worker would let the process exit before its termination is reported.
+    for (const s of slots) s.worker.ref();
     await Promise.all(slots.map((s) => s.worker.terminate()));
     for (const s of slots) failAll(s, new Error(`parallel loader for '${name}' was closed`));
   };
@@ -210,7 +212,8 @@ async function workerPool(source: DatasetSource, count: number): Promise<Executo
             const task = slot.tasks.get(m.id);
             if (!task) return; // the epoch that asked for it has stopped
             slot.tasks.delete(m.id);
-            if (slot.tasks.size === 0) w.unref(); // an idle loader must not keep the process alive
+            // An idle loader must not keep the process alive (a closing one must, until it exits).
+            if (slot.tasks.size === 0 && !closed) w.unref();
             if (m.type === 'batch') task.resolve(m.batch);
             else {
               const cause = Object.assign(new Error(m.message), m.stack === undefined ? {} : { stack: m.stack });
