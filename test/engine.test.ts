@@ -139,3 +139,37 @@ test('a dataset smaller than one batch is a clear error', async () => {
   await assert.rejects(firstValueFrom(train(s)), /training dataset 'train' has 8 samples, fewer than one batch of 64/);
   s.model.dispose();
 });
+
+test('with an EMA, validation uses the averaged weights, checkpoints hold them, and resume stays exact', async () => {
+  const { ema } = await import('../src/optim/ema.ts');
+  const { readSafetensors } = await import('../src/io/safetensors.ts');
+  const make = (workDir: string) => {
+    const s = smallSetup({ workDir, run: { unit: 'iteration', length: 8 } });
+    return { ...s, ema: ema(s.model.params, { decay: 0.9 }) };
+  };
+  const straight = make(tempDir());
+  const a = steps(await lastValueFrom(train(straight).pipe(toArray())));
+  const wd = tempDir();
+  const first = make(wd);
+  await lastValueFrom(train(first).pipe(takeWhile((e) => !(e.type === 'step' && e.iteration === 4), true), toArray()));
+  await new Promise((r) => setTimeout(r, 200));
+  const ckpt = latestCheckpoint(path.join(wd, 'checkpoints'))!;
+  const keys = Object.keys(readSafetensors(path.join(ckpt, 'optimizer.safetensors')).tensors);
+  assert.ok(keys.some((k) => k.startsWith('ema/')) && keys.some((k) => k.startsWith('exp_avg.')), keys.slice(0, 4).join(','));
+  const second = make(wd);
+  const b = steps(await lastValueFrom(train(second, { resumeFrom: ckpt }).pipe(toArray())));
+  assert.deepEqual(b.map((e) => e.loss), a.slice(4).map((e) => e.loss));
+  // Validation sees the EMA (swapped in and back out): it differs from the raw weights' result.
+  const { TrainContext } = await import('../src/engine/context.ts');
+  const { evaluate } = await import('../src/engine/evaluate.ts');
+  const before = weightsOf(second.model);
+  const viaEma = await new TrainContext(second, 4).validate();
+  assert.deepEqual(weightsOf(second.model), before);
+  const raw = await evaluate(second.model, second.model.params, second.strategy, second.val!, { batchSize: 2, saveImages: 0 });
+  assert.notEqual(viaEma.psnr, raw.psnr);
+  for (const s of [straight, first, second]) {
+    s.ema.dispose();
+    s.model.dispose();
+    s.optimizer.dispose();
+  }
+});
