@@ -8,7 +8,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { buildDbn } from '../src/models/dbn.ts';
 import { countParams, loadStateDict, stateDict } from '../src/models/model.ts';
 import { readSafetensors, toTensor, writeSafetensors } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
 
 const fx = loadFixture('dbn');
 const kw = fx.meta.kwargs as { num_frames: number; in_channels: number; inner_channels: number };
@@ -17,17 +17,7 @@ const opts = { numFrames: kw.num_frames, inChannels: kw.in_channels, innerChanne
 test('DBN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
   const m = buildDbn(opts, 0);
   try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const before = tf.memory().numTensors;
-    const x = toTensor(ioTensor(fx, 'input'));
-    const y = m.apply(m.params, x, { training: false }) as Tensor;
-    const expected = ioTensor(fx, 'output');
-    assert.deepEqual(y.shape, [...expected.shape]);
-    const err = maxAbsDiff(y.dataSync(), expected.data);
-    assert.ok(err <= 1e-4, `max abs error ${err}`);
-    tf.dispose([x, y]);
-    assert.equal(tf.memory().numTensors, before);
+    assertReproducesFixture(m, fx);
   } finally {
     m.dispose();
   }

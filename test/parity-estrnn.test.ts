@@ -7,7 +7,7 @@ import { ParamStore } from '../src/nn/params.ts';
 import { Rng } from '../src/util/rng.ts';
 import { countParams, loadStateDict } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
 
 const fx = loadFixture('estrnn');
 const kw = fx.meta.kwargs as { n_features: number; n_blocks: number; future_frames: number; past_frames: number; activation: string };
@@ -17,17 +17,7 @@ const tiny = { nFeatures: 2, nBlocks: 1, futureFrames: 1, pastFrames: 1 };
 test('ESTRNN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
   const m = buildEstrnn(opts, 0);
   try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const before = tf.memory().numTensors;
-    const x = toTensor(ioTensor(fx, 'input'));
-    const y = m.apply(m.params, x, { training: false }) as Tensor;
-    const expected = ioTensor(fx, 'output');
-    assert.deepEqual(y.shape, [...expected.shape]);
-    const err = maxAbsDiff(y.dataSync(), expected.data);
-    assert.ok(err <= 1e-4, `max abs error ${err}`);
-    tf.dispose([x, y]);
-    assert.equal(tf.memory().numTensors, before);
+    assertReproducesFixture(m, fx);
   } finally {
     m.dispose();
   }

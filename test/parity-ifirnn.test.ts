@@ -6,7 +6,7 @@ import { buildIfirnn } from '../src/models/ifirnn.ts';
 import { countParams, loadStateDict } from '../src/models/model.ts';
 import type { StateDict } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
 
 const fx = loadFixture('ifirnn');
 const kw = fx.meta.kwargs as { in_channels: number; inner_channels: number; dual_cell: boolean; intra_iters: number };
@@ -15,17 +15,7 @@ const opts = { inChannels: kw.in_channels, innerChannels: kw.inner_channels, dua
 test('IFIRNN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
   const m = buildIfirnn(opts, 0);
   try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const before = tf.memory().numTensors;
-    const x = toTensor(ioTensor(fx, 'input'));
-    const y = m.apply(m.params, x, { training: false }) as Tensor;
-    const expected = ioTensor(fx, 'output');
-    assert.deepEqual(y.shape, [...expected.shape]);
-    const err = maxAbsDiff(y.dataSync(), expected.data);
-    assert.ok(err <= 1e-4, `max abs error ${err}`);
-    tf.dispose([x, y]);
-    assert.equal(tf.memory().numTensors, before);
+    assertReproducesFixture(m, fx);
   } finally {
     m.dispose();
   }

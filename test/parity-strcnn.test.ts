@@ -5,7 +5,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { buildStrcnn } from '../src/models/strcnn.ts';
 import { countParams, loadStateDict } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
 
 const fx = loadFixture('strcnn');
 const kw = fx.meta.kwargs as {
@@ -28,17 +28,7 @@ const opts = {
 test('STRCNN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
   const m = buildStrcnn(opts, 0);
   try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const before = tf.memory().numTensors;
-    const x = toTensor(ioTensor(fx, 'input'));
-    const y = m.apply(m.params, x, { training: false }) as Tensor;
-    const expected = ioTensor(fx, 'output');
-    assert.deepEqual(y.shape, [...expected.shape]);
-    const err = maxAbsDiff(y.dataSync(), expected.data);
-    assert.ok(err <= 1e-4, `max abs error ${err}`);
-    tf.dispose([x, y]);
-    assert.equal(tf.memory().numTensors, before);
+    assertReproducesFixture(m, fx);
   } finally {
     m.dispose();
   }

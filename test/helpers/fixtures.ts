@@ -2,11 +2,12 @@
 // described in ../shared/fixtures/README.md) into plain data, plus small test utilities.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RawTensor } from '../../src/io/safetensors.ts';
-import { loadFixture as loadFixtureDir, toChannelsLast, type Fixture } from '../../src/models/fixture.ts';
+import { toTensor, type RawTensor } from '../../src/io/safetensors.ts';
+import { loadFixture as loadFixtureDir, maxAbsDiff, toChannelsLast, type Fixture } from '../../src/models/fixture.ts';
 import { tf } from '../../src/runtime/index.ts';
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
-import type { Model } from '../../src/models/model.ts';
+import { countParams, loadStateDict, type Model } from '../../src/models/model.ts';
+import assert from 'node:assert/strict';
 
 export type { Fixture, FixtureMeta } from '../../src/models/fixture.ts';
 export { toChannelsLast, maxAbsDiff } from '../../src/models/fixture.ts';
@@ -45,4 +46,22 @@ export function sgdStep(m: Model, x: Tensor | Tensor[], target: Tensor, lr: numb
   const loss = value.dataSync()[0]!;
   tf.dispose([value, grads]);
   return loss;
+}
+
+/**
+ * The parity check of a single-input, single-output model: the fixture's trainable-parameter
+ * count, its weights loaded strictly by name, the output within 1e-4, and no tensor left behind.
+ */
+export function assertReproducesFixture(m: Model, fx: Fixture): void {
+  assert.equal(countParams(m), fx.meta.trainableParams);
+  loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
+  const before = tf.memory().numTensors;
+  const x = toTensor(ioTensor(fx, 'input'));
+  const y = m.apply(m.params, x, { training: false }) as Tensor;
+  const expected = ioTensor(fx, 'output');
+  assert.deepEqual(y.shape, [...expected.shape]);
+  const err = maxAbsDiff(y.dataSync(), expected.data);
+  assert.ok(err <= 1e-4, `max abs error ${err}`);
+  tf.dispose([x, y]);
+  assert.equal(tf.memory().numTensors, before);
 }
