@@ -29,7 +29,8 @@ export interface RuntimeInfo {
 export const SETUP_COMMAND = 'npm run setup';
 const require = createRequire(import.meta.url);
 
-// TensorFlow's C++ logging is chatty at INFO level; keep warnings unless the user chose.
+// TensorFlow's C++ INFO logging is chatty; keep warnings unless the user chose. (Its first
+// lines, printed before the level is read, still appear.)
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
 
 function addonPresent(pkg: string): boolean {
