@@ -4,6 +4,7 @@ import { tf } from '../src/runtime/index.ts';
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import { costVolume, liteFlowNetCorrelation, pwcCorrelation, subsample } from '../src/nn/ops/correlation.ts';
 import { Rng } from '../src/util/rng.ts';
+import { checkGradients } from './helpers/gradcheck.ts';
 
 const rnd = (shape: number[], seed: number): Tensor => tf.tensor(Rng.seeded(seed).uniformArray(shape.reduce((a, b) => a * b, 1), -1, 1), shape);
 
@@ -103,42 +104,7 @@ test('subsample takes every s-th row and column', () => {
 
 /** Central differences of sum(f(xs)·r) against tf.grads; the ops are bilinear, so a large step is exact. */
 function gradCheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], samples: number): void {
-  const outShape = tf.tidy(() => f(...inputs).shape);
-  const rData = Rng.seeded(99).uniformArray(outShape.reduce((a, b) => a * b, 1), -1, 1);
-  const r = tf.tensor(rData, outShape);
-  const loss = (xs: Tensor[]): number => {
-    const y = tf.tidy(() => f(...xs));
-    const d = y.dataSync();
-    y.dispose();
-    let s = 0;
-    for (let i = 0; i < d.length; i++) s += d[i]! * rData[i]!;
-    return s;
-  };
-  const before = tf.memory().numTensors;
-  const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
-  const gData = grads.map((g) => g.dataSync());
-  tf.dispose(grads);
-  assert.equal(tf.memory().numTensors, before, `${name}: gradient computation leaked tensors`);
-  const rng = Rng.seeded(7);
-  inputs.forEach((x, k) => {
-    const base = x.dataSync();
-    for (let s = 0; s < samples; s++) {
-      const i = rng.int(base.length);
-      const at = (delta: number): number => {
-        const d = Float32Array.from(base);
-        d[i] = d[i]! + delta;
-        const xs = inputs.map((t, j) => (j === k ? tf.tensor(d, t.shape) : t));
-        const v = loss(xs);
-        xs[k]!.dispose();
-        return v;
-      };
-      const numeric = (at(0.5) - at(-0.5)) / 1;
-      const analytic = gData[k]![i]!;
-      const err = Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic));
-      assert.ok(err <= 1e-4, `${name}: d/d input${k}[${i}] analytic ${analytic} vs numeric ${numeric}`);
-    }
-  });
-  r.dispose();
+  checkGradients(name, f, inputs, { step: 0.5, tol: 1e-4, samples });
 }
 
 test('correlation gradients wrt both inputs (finite differences)', () => {

@@ -9,6 +9,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { batchNorm } from '../src/nn/norm.ts';
 import type { BatchNormState } from '../src/nn/norm.ts';
 import { Rng } from '../src/util/rng.ts';
+import { checkGradients } from './helpers/gradcheck.ts';
 
 const rnd = (shape: number[], seed: number, lo = -1, hi = 1): Tensor => tf.tensor(Rng.seeded(seed).uniformArray(shape.reduce((a, b) => a * b, 1), lo, hi), shape);
 
@@ -101,38 +102,7 @@ test('batchNorm training without affine parameters; eval mode leaves the statist
  * every element of every input.
  */
 function gradCheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], step: number, tol: number): void {
-  const outShape = tf.tidy(() => f(...inputs).shape);
-  const r = rnd(outShape, 99);
-  const rd = r.dataSync();
-  const loss = (xs: Tensor[]): number => {
-    const d = tf.tidy(() => f(...xs)).dataSync();
-    let s = 0;
-    for (let i = 0; i < d.length; i++) s += d[i]! * rd[i]!;
-    return s;
-  };
-  const before = tf.memory().numTensors;
-  const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
-  const gd = grads.map((g) => g.dataSync());
-  tf.dispose(grads);
-  assert.equal(tf.memory().numTensors, before, `${name}: gradient computation leaked tensors`);
-  inputs.forEach((x, k) => {
-    const base = x.dataSync();
-    for (let i = 0; i < base.length; i++) {
-      const at = (delta: number): number => {
-        const d = Float32Array.from(base);
-        d[i] = d[i]! + delta;
-        const xk = tf.tensor(d, x.shape);
-        const v = loss(inputs.map((t, j) => (j === k ? xk : t)));
-        xk.dispose();
-        return v;
-      };
-      const numeric = (at(step) - at(-step)) / (2 * step);
-      const analytic = gd[k]![i]!;
-      const err = Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic));
-      assert.ok(err <= tol, `${name}: d/d input${k}[${i}] analytic ${analytic} vs numeric ${numeric}`);
-    }
-  });
-  r.dispose();
+  checkGradients(name, f, inputs, { step, tol });
 }
 
 test('batchNorm training gradients wrt x, weight and bias (finite differences)', () => {

@@ -12,6 +12,7 @@ import { pixelShuffle, pixelUnshuffle } from '../src/nn/shuffle.ts';
 import { interpolate } from '../src/nn/interpolate.ts';
 import { gelu } from '../src/nn/activations.ts';
 import { Rng } from '../src/util/rng.ts';
+import { checkGradients } from './helpers/gradcheck.ts';
 
 type Fn = (...xs: Tensor[]) => Tensor;
 
@@ -23,46 +24,7 @@ interface CheckOptions {
 }
 
 function check(name: string, f: Fn, inputs: Tensor[], o: CheckOptions): void {
-  const outShape = tf.tidy(() => f(...inputs).shape);
-  const r = tf.tensor(Rng.seeded(99).uniformArray(outShape.reduce((a, b) => a * b, 1), -1, 1), outShape);
-  const rData = r.dataSync();
-  const loss64 = (xs: Tensor[]): number => {
-    const y = tf.tidy(() => f(...xs));
-    const d = y.dataSync();
-    y.dispose();
-    let s = 0;
-    for (let i = 0; i < d.length; i++) s += d[i]! * rData[i]!;
-    return s;
-  };
-  const before = tf.memory().numTensors;
-  const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
-  const gData = grads.map((g) => g.dataSync());
-  tf.dispose(grads);
-  assert.equal(tf.memory().numTensors, before, `${name}: gradient computation leaked tensors`);
-  const rng = Rng.seeded(7);
-  inputs.forEach((x, k) => {
-    const base = x.dataSync();
-    const n = base.length;
-    const idx = n <= (o.samples ?? 24) ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: o.samples ?? 24 }, () => rng.int(n));
-    let worst = 0;
-    for (const i of idx) {
-      const at = (delta: number): number => {
-        const d = Float32Array.from(base);
-        d[i] = d[i]! + delta;
-        const xs = inputs.map((t, j) => (j === k ? tf.tensor(d, t.shape) : t));
-        const v = loss64(xs);
-        xs[k]!.dispose();
-        return v;
-      };
-      const numeric = (at(o.step) - at(-o.step)) / (2 * o.step);
-      const analytic = gData[k]![i]!;
-      const err = Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic));
-      worst = Math.max(worst, err);
-      assert.ok(err <= o.tol, `${name}: d/d input${k}[${i}] analytic ${analytic} vs numeric ${numeric}`);
-    }
-    assert.ok(worst <= o.tol);
-  });
-  r.dispose();
+  checkGradients(name, f, inputs, { step: o.step, tol: o.tol, samples: o.samples ?? 24 });
 }
 
 const rnd = (shape: number[], seed: number): Tensor => tf.tensor(Rng.seeded(seed).uniformArray(shape.reduce((a, b) => a * b, 1), -1, 1), shape);

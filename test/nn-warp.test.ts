@@ -6,6 +6,7 @@ import { gridCoverage, gridSample } from '../src/nn/ops/grid-sample.ts';
 import type { GridPaddingMode, GridSampleMode } from '../src/nn/ops/grid-sample.ts';
 import { CDVD_WARP, LITEFLOWNET_BACKWARP, PWC_BACKWARP, flowToGrid, linspaceMinus1To1, warp, warpWithMask } from '../src/nn/ops/warp.ts';
 import { Rng } from '../src/util/rng.ts';
+import { checkGradients } from './helpers/gradcheck.ts';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string): void => {
   assert.equal(a.length, b.length, `${what}: lengths`);
@@ -201,42 +202,7 @@ test('warp rejects mismatched flow', () => {
 
 /** Central differences of sum(f(xs)·r) against tf.grads, on sampled elements of each input. */
 function gradCheck(name: string, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], step: number, tol: number, samples = 30): void {
-  const outShape = tf.tidy(() => f(...inputs).shape);
-  const rData = Rng.seeded(99).uniformArray(outShape.reduce((a, b) => a * b, 1), -1, 1);
-  const r = tf.tensor(rData, outShape);
-  const loss = (xs: Tensor[]): number => {
-    const y = tf.tidy(() => f(...xs));
-    const d = y.dataSync();
-    y.dispose();
-    let s = 0;
-    for (let i = 0; i < d.length; i++) s += d[i]! * rData[i]!;
-    return s;
-  };
-  const before = tf.memory().numTensors;
-  const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
-  const gData = grads.map((g) => g.dataSync());
-  tf.dispose(grads);
-  assert.equal(tf.memory().numTensors, before, `${name}: gradient computation leaked tensors`);
-  const rng = Rng.seeded(7);
-  inputs.forEach((x, k) => {
-    const base = x.dataSync();
-    for (let s = 0; s < Math.min(samples, base.length); s++) {
-      const i = base.length <= samples ? s : rng.int(base.length);
-      const at = (delta: number): number => {
-        const d = Float32Array.from(base);
-        d[i] = d[i]! + delta;
-        const xs = inputs.map((t, j) => (j === k ? tf.tensor(d, t.shape) : t));
-        const v = loss(xs);
-        xs[k]!.dispose();
-        return v;
-      };
-      const numeric = (at(step) - at(-step)) / (2 * step);
-      const analytic = gData[k]![i]!;
-      const err = Math.abs(numeric - analytic) / Math.max(1, Math.abs(numeric), Math.abs(analytic));
-      assert.ok(err <= tol, `${name}: d/d input${k}[${i}] analytic ${analytic} vs numeric ${numeric}`);
-    }
-  });
-  r.dispose();
+  checkGradients(name, f, inputs, { step, tol, samples });
 }
 
 /**
