@@ -129,7 +129,7 @@ test('decoded experiments survive a JSON round trip and decode to themselves', (
 test('an unknown component type lists the registered ones', () => {
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['model'], { type: 'dbm' }))), [`model.type: expected one of ${registeredTypes('model').join(', ')}, got "dbm" (did you mean dbn?)`]);
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['loss'], { terms: [{ loss: { type: 'l2' } }] }))), [
-    'loss.terms.0.loss.type: expected one of mse, l1, charbonnier, hem, got "l2" (did you mean l1?)',
+    `loss.terms.0.loss.type: expected one of ${registeredTypes('loss').join(', ')}, got "l2" (did you mean l1?)`,
   ]);
 });
 

@@ -1,8 +1,9 @@
 // Benchmark rows per model: forward (eval) and forward+backward (training mode, Charbonnier
-// loss summed over the outputs, gradients of every parameter) at the reference input size of
-// each model, median over runs after warm-up.
+// loss summed over the outputs, gradients of every trainable parameter) at the reference input
+// size of each model, median over runs after warm-up.
 import { tf } from '../runtime/index.ts';
 import type { Scalar, Tensor, Variable } from '../runtime/index.ts';
+import type { Params } from '../nn/params.ts';
 import { buildDbn } from '../models/dbn.ts';
 import { buildNafnet } from '../models/nafnet.ts';
 import { buildDblrnet } from '../models/dblrnet.ts';
@@ -15,16 +16,28 @@ import { buildMimoUnet } from '../models/mimounet.ts';
 import { buildRestormer } from '../models/restormer.ts';
 import { buildEdvr } from '../models/edvr.ts';
 import { buildCdvdTsp } from '../models/cdvd-tsp.ts';
-import { countParams, type Model } from '../models/model.ts';
+import { buildStfan } from '../models/stfan.ts';
+import { buildPvdnet, PVDNET_DEFAULTS } from '../models/pvdnet.ts';
+import { countParams, type Model, type ModelOutput } from '../models/model.ts';
 import { charbonnier } from '../losses/index.ts';
 import { time, peakRssMb } from './timing.ts';
 import { round } from './conv.ts';
 
+/** A model with its own way of being driven, for steps other than `apply` on the input(s). */
+export interface BenchSubject {
+  readonly model: Model;
+  /** One benchmark step on the inputs (in the order of `input`); its outputs enter the loss. */
+  readonly run: (params: Params, inputs: readonly Tensor[], training: boolean) => ModelOutput;
+}
+
 export interface ModelBenchCase {
   readonly name: string;
-  readonly build: () => Model;
+  /** A bare model runs `apply` on the input, or on the list of inputs when there are several. */
+  readonly build: () => Model | BenchSubject;
   /** Input shape(s), ours: `[B, T, H, W, C]` or `[B, H, W, C]`; several for a pyramid. */
   readonly input: readonly (readonly number[])[];
+  /** Range of the random inputs and targets; default [0, 1]. */
+  readonly range?: readonly [number, number];
 }
 
 const pyramid128 = [[1, 128, 128, 3], [1, 64, 64, 3], [1, 32, 32, 3]];
@@ -47,23 +60,50 @@ export const modelBenchCases: readonly ModelBenchCase[] = [
   { name: 'restormer', build: () => buildRestormer({}, 0), input: [[1, 128, 128, 3]] },
   { name: 'edvr', build: () => buildEdvr({ numInCh: 3, numOutCh: 3, numFeat: 64, numFrame: 5, deformableGroups: 8, numExtractBlock: 5, numReconstructBlock: 10, centerFrameIdx: 2, hrIn: true, withPredeblur: true, withTsa: true }, 0), input: [[1, 5, 128, 128, 3]] },
   { name: 'cdvd-tsp', build: () => buildCdvdTsp({ inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 3, nFeat: 32, isMaskFilter: true }, 0), input: [[1, 5, 128, 128, 3]] },
+  // One recurrent step (the per-frame training strategy): current and previous blurry frames,
+  // previous output, previous fused features; the loss sees the restored frame.
+  {
+    name: 'stfan-cell',
+    build: () => {
+      const model = buildStfan({}, 0);
+      // The new features feed the decoder (the backward pass reads them); the caller's tidy frees them.
+      const run = (p: Params, [blur, lastBlur, lastOutput, lastFeature]: readonly Tensor[]): Tensor =>
+        model.cell(p, { blur: blur!, lastBlur: lastBlur!, lastOutput: lastOutput!, lastFeature: lastFeature! }).output;
+      return { model, run };
+    },
+    input: [[1, 128, 128, 3], [1, 128, 128, 3], [1, 128, 128, 3], [1, 32, 32, 256]],
+  },
+  // The whole clip, backpropagated through every step (the original STFAN module).
+  { name: 'stfan-20', build: () => buildStfan({}, 0), input: [[1, 20, 128, 128, 3]] },
+  // One step: [previous, current, next] blurry frames and the previous output, in [-1, 1]; BIMNet frozen.
+  {
+    name: 'pvdnet-large',
+    build: () => buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: true, fixBimnet: true }, 0),
+    input: [[1, 3, 128, 128, 3], [1, 128, 128, 3]],
+    range: [-1, 1],
+  },
 ];
 
 const asList = (o: Tensor | Tensor[]): Tensor[] => (Array.isArray(o) ? o : [o]);
 
+function subject(built: Model | BenchSubject): BenchSubject {
+  if ('model' in built) return built;
+  return { model: built, run: (p, xs, training) => built.apply(p, xs.length === 1 ? xs[0]! : [...xs], { training }) };
+}
+
 export function benchModel(c: ModelBenchCase, opts: { warmup: number; runs: number }): Record<string, unknown> {
-  const model = c.build();
-  const inputs = c.input.map((shape, i) => tf.randomUniform([...shape], 0, 1, 'float32', 3 + i));
-  const x = inputs.length === 1 ? inputs[0]! : inputs;
+  const { model, run } = subject(c.build());
+  const [lo, hi] = c.range ?? [0, 1];
+  const inputs = c.input.map((shape, i) => tf.randomUniform([...shape], lo, hi, 'float32', 3 + i));
   const loss = charbonnier();
   try {
-    const gts = tf.tidy(() => asList(model.apply(model.params, x, { training: false })).map((o) => tf.randomUniform(o.shape, 0, 1, 'float32', 4)));
+    const gts = tf.tidy(() => asList(run(model.params, inputs, false)).map((o) => tf.randomUniform(o.shape, lo, hi, 'float32', 4)));
     const vars = Object.values(model.params) as Variable[];
-    const fwd = time(() => tf.tidy(() => asList(model.apply(model.params, x, { training: false }))), opts);
+    const fwd = time(() => tf.tidy(() => asList(run(model.params, inputs, false))), opts);
     const fb = time(
       () =>
         tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tf.addN(asList(model.apply(model.params, x, { training: true })).map((o, i) => loss(gts[i]!, o))) as Scalar, vars);
+          const { value, grads } = tf.variableGrads(() => tf.addN(asList(run(model.params, inputs, true)).map((o, i) => loss(gts[i]!, o))) as Scalar, vars);
           return [value, ...Object.values(grads)];
         }),
       opts,

@@ -16,6 +16,8 @@ export const SYNTH_USAGE = `usage: simdeblur synth --layout gopro|dvd|reds|bsd -
                       blur model of single-input layouts (default linear; GoPro writes both)
   --exposure E        shutter-open fraction of the frame interval, (0, 1] (default 1)
   --speed PX          typical camera speed, output pixels per frame (default 2% of the long side)
+  --direction DEG     direction of the camera's dominant pan, the same for every video
+                      (default: random per video)
   --split train|test|both
                       splits to write (default both)
   --quiet             no progress lines
@@ -73,6 +75,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
         averaging: { type: 'string' },
         exposure: { type: 'string' },
         speed: { type: 'string' },
+        direction: { type: 'string' },
         split: { type: 'string' },
         quiet: { type: 'boolean', default: false },
       },
@@ -98,6 +101,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
   const split = values.split;
   if (split !== undefined && split !== 'train' && split !== 'test' && split !== 'both') throw new Error(`--split: expected train, test or both, got "${split}"`);
   const speed = num('speed', values.speed, (n) => n >= 0, 'a number >= 0');
+  const direction = num('direction', values.direction, Number.isFinite, 'a number of degrees');
   return {
     layout,
     out,
@@ -113,7 +117,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
     jpegQuality: int('jpeg-quality', values['jpeg-quality'], 1, 100),
     averaging,
     exposure: num('exposure', values.exposure, (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
-    motion: speed === undefined ? undefined : { speed },
+    motion: speed === undefined && direction === undefined ? undefined : { ...(speed === undefined ? {} : { speed }), ...(direction === undefined ? {} : { direction }) },
     split,
     quiet: values.quiet ?? false,
   };

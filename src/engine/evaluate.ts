@@ -27,13 +27,12 @@ export interface EvalOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** The input frame(s) aligned with the ground truth: the centre frame, or all of them. */
-function alignedInput(input: Tensor, gtFrames: number): Tensor4D {
+/** The blurry input frame(s) matching ground-truth frames [start, end): the centre frame, or the same frames. */
+function alignedInput(input: Tensor, gtFrames: number, [start, end]: readonly [number, number]): Tensor4D {
   if (input.rank === 4) return input as Tensor4D;
   const [b, t, h, w, c] = input.shape as [number, number, number, number, number];
-  if (gtFrames === t) return tf.reshape(input, [b * t, h, w, c]);
-  const mid = Math.floor(t / 2);
-  return tf.reshape(tf.slice(input, [0, mid, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]);
+  const [from, count] = gtFrames === t ? [start, end - start] : [Math.floor(t / 2), 1];
+  return tf.reshape(tf.slice(input, [0, from, 0, 0, 0], [b, count, h, w, c]), [b * count, h, w, c]);
 }
 
 export async function evaluate(model: Model, params: Params, strategy: Strategy, ds: Dataset, opts: EvalOptions): Promise<EvalResult> {
@@ -43,10 +42,12 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
   let done = 0;
   for await (const batch of epochBatches(ds, { batchSize: opts.batchSize, shuffle: false, seed: 0, dropLast: false }, 0)) {
     const gtFrames = batch.gtShape[1];
+    let range: readonly [number, number] = [0, gtFrames];
     const [metrics, side] = tf.tidy(() => {
       const { input, gt } = batchTensors(batch);
       const pair = strategy.forward(model, params, input, gt, false)[0]!;
-      const blurry = alignedInput(input, gtFrames);
+      range = pair.frames ?? range;
+      const blurry = alignedInput(input, gtFrames, range);
       const inPsnr = blurry.shape.join(',') === pair.gt.shape.join(',') ? psnrPerImage(pair.gt, blurry) : tf.fill([pair.gt.shape[0]], NaN);
       const m = tf.stack([psnrPerImage(pair.gt, pair.out), ssimPerImage(pair.gt, pair.out), inPsnr]);
       const want = Math.min(opts.saveImages - images.length, pair.out.shape[0]);
@@ -57,7 +58,7 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     });
     const values = metrics.arraySync() as number[][];
     metrics.dispose();
-    const names = batch.samples.flatMap((s) => s.frames.map((f) => ({ video: s.video, frame: f })));
+    const names = batch.samples.flatMap((s) => s.frames.slice(range[0], range[1]).map((f) => ({ video: s.video, frame: f })));
     names.forEach(({ video, frame }, i) => {
       // A frame predicted by several overlapping windows counts once (its last prediction).
       seen.set(`${video}/${frame}`, { video, psnr: values[0]![i]!, ssim: values[1]![i]!, inputPsnr: values[2]![i]! });

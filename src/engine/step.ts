@@ -5,7 +5,7 @@ import type { Scalar, Tensor, Variable } from '../runtime/index.ts';
 import type { Batch } from '../data/loader.ts';
 import type { Rng } from '../util/rng.ts';
 import type { LossTerm, TrainSetup } from './setup.ts';
-import type { Pair } from './strategy.ts';
+import type { Pair, Recurrence } from './strategy.ts';
 import { clipGradNorm } from '../optim/clip.ts';
 
 export interface StepResult {
@@ -30,17 +30,16 @@ export function lossTerms(terms: readonly LossTerm[], pairs: readonly Pair[], rn
   return { total, parts };
 }
 
-export function trainStep(setup: TrainSetup, batch: Batch, lr: number, rng: Rng): StepResult {
-  const { model, strategy, loss } = setup;
+/** One optimiser update on the loss of the pairs `forward` returns (called in the gradient scope). */
+function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readonly Pair[]): StepResult {
+  const { model, loss } = setup;
   const vars = Object.values(model.params) as Variable[];
-  const { input, gt } = batchTensors(batch);
   let partsTensor: Tensor | undefined;
   let value: Scalar | undefined;
   let grads: Record<string, Tensor> = {};
   try {
     const r = tf.variableGrads(() => {
-      const pairs = strategy.forward(model, model.params, input, gt, true);
-      const { total, parts } = lossTerms(loss, pairs, rng);
+      const { total, parts } = lossTerms(loss, forward(), rng);
       partsTensor = tf.keep(tf.stack(parts));
       return total;
     }, vars);
@@ -62,6 +61,48 @@ export function trainStep(setup: TrainSetup, batch: Batch, lr: number, rng: Rng)
     setup.ema?.update();
     return { loss: lossValue, terms, applied: true };
   } finally {
-    tf.dispose([input, gt, ...(value ? [value] : []), ...(partsTensor ? [partsTensor] : []), ...Object.values(grads)]);
+    tf.dispose([...(value ? [value] : []), ...(partsTensor ? [partsTensor] : []), ...Object.values(grads)]);
+  }
+}
+
+/**
+ * A recurrent strategy's batch: one update per time step, each step starting from the state
+ * the previous one left (no gradient flows back into it). The loss and terms are summed over
+ * the steps; a non-finite step stops the batch without its update.
+ */
+function recurrentSteps(setup: TrainSetup, rec: Recurrence, input: Tensor, gt: Tensor, lr: number, rng: Rng): StepResult {
+  const { model } = setup;
+  let carry: Tensor[] = [];
+  let next: Tensor[] = [];
+  let loss = 0;
+  const terms: Record<string, number> = {};
+  try {
+    const n = rec.steps(input, gt);
+    for (let i = 0; i < n; i++) {
+      const r = optimise(setup, lr, rng, () => {
+        const s = rec.step(model, model.params, input, gt, i, carry);
+        next = s.carry.map((t) => tf.keep(t));
+        return s.pairs;
+      });
+      tf.dispose(carry);
+      [carry, next] = [next, []];
+      loss += r.loss;
+      for (const [k, v] of Object.entries(r.terms)) terms[k] = (terms[k] ?? 0) + v;
+      if (!r.applied) return { loss: r.loss, terms, applied: false };
+    }
+    return { loss, terms, applied: true };
+  } finally {
+    tf.dispose([...carry, ...next]);
+  }
+}
+
+export function trainStep(setup: TrainSetup, batch: Batch, lr: number, rng: Rng): StepResult {
+  const { model, strategy } = setup;
+  const { input, gt } = batchTensors(batch);
+  try {
+    if (strategy.recurrence) return recurrentSteps(setup, strategy.recurrence, input, gt, lr, rng);
+    return optimise(setup, lr, rng, () => strategy.forward(model, model.params, input, gt, true));
+  } finally {
+    tf.dispose([input, gt]);
   }
 }

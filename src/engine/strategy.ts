@@ -10,6 +10,26 @@ export interface Pair {
   readonly gt: Tensor4D;
   /** Weight of this pair in the loss (default 1). */
   readonly weight?: number;
+  /**
+   * The ground-truth frames of each sample this pair covers, `[start, end)` (default: all);
+   * evaluation uses it to name the frames and to pick the matching blurry inputs.
+   */
+  readonly frames?: readonly [number, number];
+}
+
+/**
+ * Per-step training of a recurrent model (truncated back-propagation of length one): a batch
+ * is optimised once per time step, each step starting from the previous step's state without
+ * its gradient, as the original's STFANRNNArch and PVDNetArch do.
+ */
+export interface Recurrence {
+  /** Number of optimisation steps for a batch of this input and ground truth. */
+  steps(input: Tensor, gt: Tensor): number;
+  /**
+   * Time step `i`: the loss pairs and the state handed to step `i + 1` (`carry` is empty at
+   * step 0). Runs inside the gradient scope; the engine keeps `carry` alive between steps.
+   */
+  step(model: Model, params: Params, input: Tensor, gt: Tensor, i: number, carry: readonly Tensor[]): { readonly pairs: readonly Pair[]; readonly carry: readonly Tensor[] };
 }
 
 export interface Strategy {
@@ -19,6 +39,8 @@ export interface Strategy {
    * full-resolution result used for metrics.
    */
   forward(model: Model, params: Params, input: Tensor, gt: Tensor, training: boolean): readonly Pair[];
+  /** Present for recurrent strategies: training optimises once per time step (see Recurrence). */
+  readonly recurrence?: Recurrence;
 }
 
 /** `[B, T, H, W, C]` or `[B, H, W, C]` → `[B·T, H, W, C]`. */
@@ -27,6 +49,12 @@ export function flattenFrames(x: Tensor): Tensor4D {
   if (x.rank !== 5) throw new Error(`expected a [B,H,W,C] image or [B,T,H,W,C] clip tensor, got shape [${x.shape.join(',')}]`);
   const [b, t, h, w, c] = x.shape as [number, number, number, number, number];
   return tf.reshape(x, [b * t, h, w, c]);
+}
+
+/** Frame `i` of a clip `[B, T, H, W, C]` as `[B, H, W, C]`. */
+export function frameAt(clip: Tensor, i: number): Tensor4D {
+  const [b, , h, w, c] = clip.shape as [number, number, number, number, number];
+  return tf.reshape(tf.slice(clip, [0, i, 0, 0, 0], [b, 1, h, w, c]), [b, h, w, c]);
 }
 
 /** One output (a frame or several) compared with the flattened ground truth. */

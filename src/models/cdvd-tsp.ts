@@ -12,7 +12,8 @@
 // reconstructions run as one batch each (the networks treat batch items independently); the
 // flow masks are kept with one channel (the original's channels are identical copies). Input
 // is checked up front. As in the original, the flow network is trainable (no requires_grad
-// change); its published weights load under `flow_net.moduleNetwork.` with their own names.
+// change); its published weights load under `flow_net.moduleNetwork.` with their own names
+// (`CDVD_FLOW_WEIGHTS` describes the file forms the spec option `flowWeights` accepts).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import { ParamStore } from '../nn/params.ts';
@@ -22,10 +23,11 @@ import { conv2d } from '../nn/conv.ts';
 import { relu } from '../nn/activations.ts';
 import { noGrad } from '../nn/ops/no-grad.ts';
 import { CDVD_WARP, warpWithMask } from '../nn/ops/warp.ts';
-import { estimateFlow, pwcNetwork } from './pwcnet.ts';
+import { estimateFlow, pwcNetwork, pwcStateDict } from './pwcnet.ts';
 import type { PwcNetwork } from './pwcnet.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import type { FlowNetWeights } from './flow-weights.ts';
 
 export interface CdvdTspOptions {
   /** `in_channels`: must be 3 (PWC-Net reads RGB frames). */
@@ -44,6 +46,22 @@ export interface CdvdTspOptions {
 
 /** Prefix of the PWC-Net parameters: a published PWC-Net state dict loads with this prepended. */
 export const CDVD_FLOW_PREFIX = 'flow_net.moduleNetwork.';
+
+/** Where CDVD-TSP's PWC-Net weights are in a file given as `flowWeights` (see loadFlowWeights). */
+export const CDVD_FLOW_WEIGHTS: FlowNetWeights = {
+  model: 'CDVD-TSP',
+  network: 'PWC-Net',
+  option: 'flowWeights',
+  prefix: CDVD_FLOW_PREFIX,
+  outer: 'flow_net.',
+  example: 'moduleExtractor.moduleOne.0.weight',
+  rename: pwcStateDict,
+};
+
+/** The warning when CDVD-TSP is built without `flowWeights`. */
+export const CDVD_NO_FLOW_WEIGHTS =
+  'CDVD-TSP: no flowWeights given — PWC-Net (flow_net) is randomly initialised and trained with the rest; ' +
+  'the original starts from pretrained PWC-Net weights (model.flowWeights=FILE, a PWC-Net state dict as safetensors)';
 
 type Layer = (p: Params, x: Tensor) => Tensor;
 

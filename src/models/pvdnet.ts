@@ -16,8 +16,8 @@
 // freezes them. Differences from the original: the flow reference frame is selectable (the
 // original passes the current frame where the previous one belongs, SPEC §7.4 #24:
 // `bimnetInput: 'current'` reproduces it), the pixel volume uses `pvKsize` (the original
-// always builds a 5×5 volume), and no BIMNet checkpoint is read at construction (load one into
-// the `BIMNet.` parameters with loadStateDict).
+// always builds a 5×5 volume), and no BIMNet checkpoint is read here: the spec component loads
+// one given as `bimnetWeights` (`PVDNET_BIMNET_WEIGHTS` describes the accepted key forms).
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import { ParamStore } from '../nn/params.ts';
@@ -28,10 +28,11 @@ import { interpolate } from '../nn/interpolate.ts';
 import { noGrad } from '../nn/ops/no-grad.ts';
 import { pixelVolume } from '../nn/ops/pixel-volume.ts';
 import { Rng } from '../util/rng.ts';
-import { liteFlowNet } from './liteflownet.ts';
+import { liteFlowNet, liteFlowNetStateDict } from './liteflownet.ts';
 import type { LiteFlowNet } from './liteflownet.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import type { FlowNetWeights } from './flow-weights.ts';
 
 export interface PvdnetOptions {
   /** `PV_ksize`: the pixel volume's window (odd); the backbone reads pvKsize² channels. */
@@ -53,6 +54,25 @@ export const PVDNET_DEFAULTS: PvdnetOptions = { pvKsize: 5, largeModel: false, f
 
 /** Prefix of the flow network's parameters: a LiteFlowNet state dict loads with this prepended. */
 export const PVDNET_BIMNET_PREFIX = 'BIMNet.';
+
+/** Where PVDNet's BIMNet weights are in a file given as `bimnetWeights` (see loadFlowWeights). */
+export const PVDNET_BIMNET_WEIGHTS: FlowNetWeights = {
+  model: 'PVDNet',
+  network: 'BIMNet',
+  option: 'bimnetWeights',
+  prefix: PVDNET_BIMNET_PREFIX,
+  outer: PVDNET_BIMNET_PREFIX,
+  example: 'moduleFeatures.moduleOne.0.weight',
+  rename: liteFlowNetStateDict,
+};
+
+/** The warning when PVDNet is built without `bimnetWeights`. */
+export function pvdnetNoBimnetWarning(fixBimnet: boolean): string {
+  // Trainable or not, BIMNet gets zero gradients (the flow reaches the output only through the
+  // pixel volume's integer positions), so training never makes a random one useful.
+  const state = fixBimnet ? 'randomly initialised and frozen (fixBimnet)' : 'randomly initialised and gets zero gradients in training';
+  return `PVDNet: no bimnetWeights given — BIMNet (LiteFlowNet) is ${state}; its flow is meaningless until you load pretrained weights (model.bimnetWeights=FILE)`;
+}
 
 type Layer = (p: Params, x: Tensor) => Tensor;
 

@@ -171,11 +171,15 @@ export function buildStfan(opts: StfanOptions, seed: number): StfanModel {
     let lastFeature: Tensor | null = null;
     const outputs: Tensor[] = [];
     for (const blur of frames) {
-      const r = step(p, { blur, lastBlur, lastOutput, lastFeature });
-      outputs.push(r.output);
+      // A scope per frame frees each step's activations early (long clips at full resolution).
+      const [output, feature] = tf.tidy(() => {
+        const r = step(p, { blur, lastBlur, lastOutput, lastFeature });
+        return [r.output, r.feature];
+      }) as [Tensor4D, Tensor4D];
+      outputs.push(output);
       lastBlur = blur;
-      lastOutput = r.output;
-      lastFeature = r.feature;
+      lastOutput = output;
+      lastFeature = feature;
     }
     return tf.stack(outputs, 1);
   };

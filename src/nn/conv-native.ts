@@ -163,27 +163,71 @@ export function nativeDepthwise(x: Tensor4D, w: Tensor4D, bias: Tensor | null, s
   );
 }
 
+/** A crop `[B, size…]` of `x` from `begin`, one native op (inside custom-gradient functions only). */
+function sliceRaw(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+  const b = int32(begin);
+  const s = int32(size);
+  const y = op('Slice', [attr.float32('T'), attr.int32Type('Index')], [x, b, s]);
+  tf.dispose([b, s]);
+  return y;
+}
+
+/** Zero padding of the two spatial axes, one native op (inside custom-gradient functions only). */
+function padRaw(x: Tensor, p: Pads): Tensor {
+  if (isZero(p)) return x;
+  const pt = tf.tensor2d([0, 0, p[0], p[1], p[2], p[3], 0, 0], [4, 2], 'int32');
+  const y = op('Pad', [attr.float32('T'), attr.int32Type('Tpaddings')], [x, pt]);
+  pt.dispose();
+  return y;
+}
+
 /**
  * Transposed convolution as the input gradient of the convolution of its output: over `outH`
  * rows with padding `pad` before and `pad - outPad` after (what the last window reads). When
  * that padding is SAME or VALID, forward and both gradients are single fast ops
- * (Conv2DBackpropInput forward, Conv2D for dx, Conv2DBackpropFilter for dw). Returns null for
- * other paddings.
+ * (Conv2DBackpropInput forward, Conv2D for dx, Conv2DBackpropFilter for dw). Otherwise
+ * (e.g. 3x3, stride 2, padding 1, output_padding 1) the forward op computes the full VALID
+ * output and crops it, and the backward ops run VALID over dy zero-padded back to that size:
+ * TensorFlow's CPU kernels with EXPLICIT padding are slower (the filter gradient up to 3x).
  */
 export function nativeConvTranspose(
   x: Tensor4D, w: Tensor4D, bias: Tensor | null, stride: Stride,
   outSize: readonly [number, number], pad: readonly [number, number], outPad: readonly [number, number],
-): Tensor4D | null {
+): Tensor4D {
   const [kh, kw, out] = w.shape;
+  const batch = x.shape[0];
   const dual: Pads = [pad[0], Math.max(0, pad[0] - outPad[0]), pad[1], Math.max(0, pad[1] - outPad[1])];
   const { mode, eff } = paddingMode(outSize, [kh, kw], stride, dual);
-  if (mode === 'EXPLICIT') return null;
-  const attrs = convAttrs(stride, mode, eff);
-  const yShape = [x.shape[0], outSize[0], outSize[1], out];
+  if (mode !== 'EXPLICIT') {
+    const attrs = convAttrs(stride, mode, eff);
+    const yShape = [batch, outSize[0], outSize[1], out];
+    return withBias(
+      {
+        forward: (xi, wi) => ({ y: op('Conv2DBackpropInput', attrs, [int32(yShape), wi, xi]), saved: [xi, wi] }),
+        backward: (dy, [xs, ws]) => [op('Conv2D', attrs, [dy, ws!]), op('Conv2DBackpropFilter', attrs, [dy, int32(ws!.shape), xs!])],
+      },
+      x, w, bias,
+    );
+  }
+  // Full output: every row a window writes, plus the zero rows output_padding adds beyond
+  // them (VALID accepts up to stride - 1 extra rows); PyTorch's output starts at row `pad`.
+  const fullH = (x.shape[1] - 1) * stride[0] + kh + Math.max(0, outPad[0] - pad[0]);
+  const fullW = (x.shape[2] - 1) * stride[1] + kw + Math.max(0, outPad[1] - pad[1]);
+  const crop: Pads = [pad[0], fullH - pad[0] - outSize[0], pad[1], fullW - pad[1] - outSize[1]];
+  const valid = convAttrs(stride, 'VALID', crop);
+  const yShape = [batch, outSize[0], outSize[1], out];
   return withBias(
     {
-      forward: (xi, wi) => ({ y: op('Conv2DBackpropInput', attrs, [int32(yShape), wi, xi]), saved: [xi, wi] }),
-      backward: (dy, [xs, ws]) => [op('Conv2D', attrs, [dy, ws!]), op('Conv2DBackpropFilter', attrs, [dy, int32(ws!.shape), xs!])],
+      forward: (xi, wi) => {
+        const full = op('Conv2DBackpropInput', valid, [int32([batch, fullH, fullW, out]), wi, xi]);
+        const y = sliceRaw(full, [0, pad[0], pad[1], 0], yShape);
+        full.dispose();
+        return { y, saved: [xi, wi] };
+      },
+      backward: (dy, [xs, ws]) => {
+        const dyp = padRaw(dy, crop);
+        return [op('Conv2D', valid, [dyp, ws!]), op('Conv2DBackpropFilter', valid, [dyp, int32(ws!.shape), xs!])];
+      },
     },
     x, w, bias,
   );

@@ -1,13 +1,13 @@
 // 2-D convolution and transposed convolution with PyTorch semantics on NHWC tensors.
 //
-// On the native backend an undilated dense, 1x1 or depthwise convolution, and a transposed
-// convolution whose padding TensorFlow's kernels express, is one custom-gradient op of
-// TensorFlow ops with the bias included (conv-native.ts). (tfjs's own conv2d cannot express
-// asymmetric padding and its gradients reject dilation > 1.) TensorFlow's CPU kernels reject
-// dilation > 1 in the backward pass too, so dilated convolutions are rewritten, on every
-// backend, as an undilated convolution over a space-to-batch rearrangement (reshapes and
-// transposes: differentiable everywhere). Grouped convolutions are split into dense ones. On
-// the pure-JS backend a convolution is tf.pad + tf.conv2d 'valid'.
+// On the native backend an undilated dense, 1x1 or depthwise convolution, and any transposed
+// convolution, is one custom-gradient op of TensorFlow ops with the bias included
+// (conv-native.ts). (tfjs's own conv2d cannot express asymmetric padding and its gradients
+// reject dilation > 1.) TensorFlow's CPU kernels reject dilation > 1 in the backward pass too,
+// so dilated convolutions are rewritten, on every backend, as an undilated convolution over a
+// space-to-batch rearrangement (reshapes and transposes: differentiable everywhere). Grouped
+// convolutions are split into dense ones. On the pure-JS backend a convolution is tf.pad +
+// tf.conv2d 'valid', a transposed one tf.conv2dTranspose 'valid' + a crop.
 //
 // Weights are in our layout: conv HWIO `[kh, kw, in/groups, out]`; transposed conv
 // `[kh, kw, out, in]` (tf.conv2dTranspose's filter).
@@ -165,11 +165,17 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   });
 }
 
-/**
- * PyTorch's F.conv_transpose2d (groups 1, dilation 1) on NHWC: `w` `[kh, kw, Cout, Cin]`.
- * Output size (H-1)·s - 2p + k + output_padding.
- */
-export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor4D {
+/** Checked geometry of a transposed convolution. */
+interface ConvTransposeGeometry {
+  readonly w: Tensor4D;
+  readonly stride: [number, number];
+  readonly pad: [number, number];
+  readonly outPad: [number, number];
+  readonly outSize: [number, number];
+  readonly out: number;
+}
+
+function convTransposeGeometry(x: Tensor, w: Tensor, bias: Tensor | null | undefined, opts: ConvTranspose2dOptions): ConvTransposeGeometry {
   checkInput(x, 'convTranspose2d');
   if (w.rank !== 4) throw new Error(`convTranspose2d: weight must be [kh, kw, out, in], got shape ${JSON.stringify(w.shape)}`);
   const w4 = w as Tensor4D;
@@ -179,24 +185,40 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   const [oph, opw] = pair(opts.outputPadding, 0, 'convTranspose2d output_padding');
   if (oph >= stride[0] || opw >= stride[1]) throw new Error(`convTranspose2d: output_padding (${oph}, ${opw}) must be smaller than stride (${stride[0]}, ${stride[1]})`);
   const [kh, kw, out, cin] = w4.shape;
-  const [b, h, wd, c] = x.shape;
+  const [, h, wd, c] = x.shape;
   if (c !== cin) throw new Error(`convTranspose2d: input has ${c} channels but the weight ${JSON.stringify(w4.shape)} expects ${cin}`);
   const outH = (h - 1) * stride[0] - 2 * ph + kh + oph;
   const outW = (wd - 1) * stride[1] - 2 * pw + kw + opw;
   if (outH <= 0 || outW <= 0) throw new Error(`convTranspose2d: output size ${outH}x${outW} is not positive`);
   if (bias !== null && bias !== undefined && bias.size !== out) throw new Error(`convTranspose2d: bias has ${bias.size} values for ${out} output channels`);
+  return { w: w4, stride, pad: [ph, pw], outPad: [oph, opw], outSize: [outH, outW], out };
+}
+
+/**
+ * PyTorch's F.conv_transpose2d (groups 1, dilation 1) on NHWC: `w` `[kh, kw, Cout, Cin]`.
+ * Output size (H-1)·s - 2p + k + output_padding. On the native backend one custom-gradient
+ * op (conv-native.ts), otherwise {@link convTranspose2dComposite}.
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor4D {
+  if (!isNative()) return convTranspose2dComposite(x, w, bias, opts);
+  const g = convTransposeGeometry(x, w, bias, opts);
+  return tf.tidy(() => nativeConvTranspose(x as Tensor4D, g.w, bias === null || bias === undefined ? null : reshapeTo(bias, [g.out]), g.stride, g.outSize, g.pad, g.outPad));
+}
+
+/**
+ * convTranspose2d composed of tfjs ops (differentiated by tfjs): the pure-JS backend's path,
+ * and a reference for the native one on any backend.
+ */
+export function convTranspose2dComposite(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor4D {
+  const { w: w4, stride, pad, outPad, outSize, out } = convTransposeGeometry(x, w, bias, opts);
+  const [b, h, wd] = x.shape as [number, number, number, number];
+  const [kh, kw] = w4.shape;
   return tf.tidy(() => {
-    if (isNative()) {
-      const y = nativeConvTranspose(x, w4, bias === null || bias === undefined ? null : reshapeTo(bias, [out]), stride, [outH, outW], [ph, pw], [oph, opw]);
-      if (y !== null) return y;
-    }
-    // Full ("valid") transposed convolution, large enough to hold the crop, then crop. All
-    // three native ops involved (forward and both gradients) run with VALID padding, which
-    // TensorFlow's fast CPU kernels support (EXPLICIT would fall back to slow ones).
-    const fullH = (h - 1) * stride[0] + kh + Math.max(0, oph - ph);
-    const fullW = (wd - 1) * stride[1] + kw + Math.max(0, opw - pw);
-    const full = tf.conv2dTranspose(x, w4, [b, fullH, fullW, out], stride as [number, number], 'valid');
-    const y = fullH === outH && fullW === outW ? full : tf.slice(full, [0, ph, pw, 0], [b, outH, outW, out]);
+    // Full ("valid") transposed convolution, large enough to hold the crop, then crop.
+    const fullH = (h - 1) * stride[0] + kh + Math.max(0, outPad[0] - pad[0]);
+    const fullW = (wd - 1) * stride[1] + kw + Math.max(0, outPad[1] - pad[1]);
+    const full = tf.conv2dTranspose(x as Tensor4D, w4, [b, fullH, fullW, out], stride, 'valid');
+    const y = fullH === outSize[0] && fullW === outSize[1] ? full : tf.slice(full, [0, pad[0], pad[1], 0], [b, outSize[0], outSize[1], out]);
     return addBias(y, bias, 'convTranspose2d');
   });
 }

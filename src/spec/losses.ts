@@ -1,8 +1,8 @@
 // Built-in loss components. A loss spec has no weight: the experiment's `loss.terms` carry the
 // weights (`term(spec, weight)`), so there is one place for them.
-import { charbonnier as charbonnierLoss, hem as hemLoss, l1 as l1Loss, mse as mseLoss } from '../losses/index.ts';
+import { charbonnier as charbonnierLoss, hem as hemLoss, l1 as l1Loss, mse as mseLoss, perceptualLoss, sharedVgg19Features } from '../losses/index.ts';
 import type { ComponentSpec } from './registry.ts';
-import { NonNegNumber, oneOf, Probability, strict, UnitInterval } from './codecs.ts';
+import { arrayOf, Bool, NonEmptyString, NonNegNumber, oneOf, Probability, strict, UnitInterval } from './codecs.ts';
 import { defineComponent } from './registry.ts';
 
 export const mse = defineComponent({
@@ -38,6 +38,18 @@ export const hem = defineComponent({
   defaults: { hardThreP: 0.5, randomThreP: 0.1 },
   build: (s, { rng }) => hemLoss({ hardThreP: s.hardThreP, randomThreP: s.randomThreP }, rng),
   describe: 'hard-example-mining L1 (CDVD-TSP): hardest hardThreP of pixels plus a random randomThreP',
+});
+
+export const perceptual = defineComponent({
+  kind: 'loss',
+  type: 'perceptualVgg19',
+  codec: strict({ weights: NonEmptyString, layerWeights: arrayOf(NonNegNumber), reduction: oneOf('mean', 'sum'), normalize: Bool }),
+  // The original's STFAN configs use reduction 'mean'; normalize false feeds [0, 1] RGB as it does.
+  defaults: { layerWeights: [1, 0.2, 0.04], reduction: 'mean', normalize: false },
+  check: (p) => (p.layerWeights.length === 3 ? [] : [{ path: 'layerWeights', message: `expected 3 weights (relu1_2, relu2_2, conv3_3), got ${p.layerWeights.length}` }]),
+  // The weights file is read when first built, once per process (builders may run every step).
+  build: (s) => perceptualLoss(sharedVgg19Features(s.weights), { layerWeights: s.layerWeights, reduction: s.reduction, normalize: s.normalize }),
+  describe: 'VGG19 perceptual loss (relu1_2, relu2_2, conv3_3) with torchvision weights from a safetensors file',
 });
 
 /** One weighted term of `experiment.loss.terms`. */

@@ -10,10 +10,11 @@ import { buildSrn } from '../models/srn.ts';
 import { buildMimoUnet, buildMimoUnetPlus } from '../models/mimounet.ts';
 import { buildRestormer } from '../models/restormer.ts';
 import { buildEdvr } from '../models/edvr.ts';
-import { buildCdvdTsp } from '../models/cdvd-tsp.ts';
+import { buildCdvdTsp, CDVD_FLOW_WEIGHTS, CDVD_NO_FLOW_WEIGHTS } from '../models/cdvd-tsp.ts';
 import { buildStfan } from '../models/stfan.ts';
-import { buildPvdnet } from '../models/pvdnet.ts';
-import { arrayOf, Bool, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
+import { buildPvdnet, PVDNET_BIMNET_WEIGHTS, pvdnetNoBimnetWarning } from '../models/pvdnet.ts';
+import { withFlowWeights } from '../models/flow-weights.ts';
+import { arrayOf, Bool, NonEmptyString, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
 import * as t from 'io-ts';
 import { defineComponent } from './registry.ts';
 
@@ -177,11 +178,18 @@ export const edvr = defineComponent({
 export const cdvdTsp = defineComponent({
   kind: 'model',
   type: 'cdvdTsp',
-  codec: strict({ inChannels: PositiveInt, nSequence: PositiveInt, outChannels: PositiveInt, nResblock: PositiveInt, nFeat: PositiveInt, isMaskFilter: Bool }),
+  codec: strict(
+    { inChannels: PositiveInt, nSequence: PositiveInt, outChannels: PositiveInt, nResblock: PositiveInt, nFeat: PositiveInt, isMaskFilter: Bool },
+    // A safetensors file with pretrained PWC-Net weights (PyTorch layout), loaded at build.
+    { flowWeights: NonEmptyString },
+  ),
   // The deblurring configs (SPEC §2.16): 5 frames, 3 residual blocks, 32 features, mask filter.
   defaults: { inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 3, nFeat: 32, isMaskFilter: true },
   check: (p) => (p.nSequence === 5 ? [] : [{ path: 'nSequence', message: `expected 5 (the two-stage cascade needs 5 frames), got ${p.nSequence}` }]),
-  build: (s, { seed }) => buildCdvdTsp(opts(s), seed),
+  build: (s, { seed }) => {
+    const { flowWeights, ...rest } = opts(s);
+    return withFlowWeights(buildCdvdTsp(rest, seed), flowWeights, CDVD_FLOW_WEIGHTS, CDVD_NO_FLOW_WEIGHTS);
+  },
   describe: 'CDVD-TSP (Pan et al. 2020): PWC-Net flow, temporal sharpness prior, two-stage cascade; 5 frames to the centre',
 });
 
@@ -196,10 +204,17 @@ export const stfan = defineComponent({
 export const pvdnet = defineComponent({
   kind: 'model',
   type: 'pvdnet',
-  codec: strict({ pvKsize: PositiveInt, largeModel: Bool, fixBimnet: Bool, wi: PositiveNumber, bimnetInput: oneOf('previous', 'current') }),
+  codec: strict(
+    { pvKsize: PositiveInt, largeModel: Bool, fixBimnet: Bool, wi: PositiveNumber, bimnetInput: oneOf('previous', 'current') },
+    // A safetensors file with pretrained BIMNet (LiteFlowNet) weights (PyTorch layout), loaded at build.
+    { bimnetWeights: NonEmptyString },
+  ),
   // The deblurring configs: the large backbone with a frozen (pretrained) flow network.
   defaults: { pvKsize: 5, largeModel: true, fixBimnet: true, wi: 1, bimnetInput: 'previous' },
   check: (p) => (p.pvKsize % 2 === 1 ? [] : [{ path: 'pvKsize', message: `expected an odd number, got ${p.pvKsize}` }]),
-  build: (s, { seed }) => buildPvdnet(opts(s), seed),
+  build: (s, { seed }) => {
+    const { bimnetWeights, ...rest } = opts(s);
+    return withFlowWeights(buildPvdnet(rest, seed), bimnetWeights, PVDNET_BIMNET_WEIGHTS, pvdnetNoBimnetWarning(rest.fixBimnet));
+  },
   describe: "PVDNet (Son et al. 2021): LiteFlowNet flow and a pixel volume; inputs in [-1, 1]; bimnetInput 'current' reproduces the original",
 });

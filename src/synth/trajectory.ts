@@ -39,6 +39,11 @@ export interface MotionOptions {
   readonly rotation: number;
   /** Typical zoom rate (root-mean-square change of log-scale per frame; 0.002 ≈ 0.2 %). */
   readonly zoom: number;
+  /**
+   * Direction of the dominant pan in degrees (0: along x, 90: along y), the same for every
+   * video; absent: a random direction per video.
+   */
+  readonly direction?: number;
 }
 
 /** Defaults scaled to the frame: 2 % of the long side per frame, a little rotation and zoom. */
@@ -71,8 +76,11 @@ export function randomTrajectory(rng: Rng, motion: MotionOptions): Trajectory {
   for (const k of ['speed', 'rotation', 'zoom'] as const) {
     if (!(Number.isFinite(motion[k]) && motion[k] >= 0)) throw new Error(`randomTrajectory: motion.${k} must be a finite number >= 0, got ${motion[k]}`);
   }
+  if (motion.direction !== undefined && !Number.isFinite(motion.direction)) throw new Error(`randomTrajectory: motion.direction must be a finite number of degrees, got ${motion.direction}`);
   const strength = rng.uniform(0.5, 1.5);
-  const dir = rng.uniform(0, 2 * Math.PI);
+  // Drawn even when fixed, so the other draws do not depend on it.
+  const drawn = rng.uniform(0, 2 * Math.PI);
+  const dir = motion.direction === undefined ? drawn : (motion.direction * Math.PI) / 180;
   const main = { dx: Math.cos(dir), dy: Math.sin(dir) };
   const across = { dx: -Math.sin(dir), dy: Math.cos(dir) };
   // Mostly a pan along a dominant direction, some drift across it, a little shake per axis.

@@ -4,6 +4,8 @@ import { NonNegNumber, PositiveInt, strict } from '../../spec/codecs.ts';
 import { singleScale as singleScaleStrategy, type Strategy } from '../strategy.ts';
 import { multiScale as multiScaleStrategy } from './multi-scale.ts';
 import { mimo as mimoStrategy } from './mimo.ts';
+import { stfanRecurrent as stfanRecurrentStrategy } from './stfan.ts';
+import { pvdnetRecurrent as pvdnetRecurrentStrategy } from './pvdnet.ts';
 
 export const singleScale = defineComponent({
   kind: 'strategy',
@@ -29,4 +31,20 @@ export const mimo = defineComponent({
   defaults: { fftWeight: 0.1 },
   build: (s): Strategy => mimoStrategy({ fftWeight: s.fftWeight }),
   describe: 'MIMO-UNet: three output scales, image and 2-D frequency losses (fftWeight 0.1 as the paper; 1.0 as SimDeblur)',
+});
+
+export const stfanRecurrent = defineComponent({
+  kind: 'strategy',
+  type: 'stfanRecurrent',
+  codec: strict({}),
+  build: (): Strategy => stfanRecurrentStrategy,
+  describe: 'STFAN: one optimiser step per frame, carrying the restored frame and features forward without gradient (sampling n_n)',
+});
+
+export const pvdnetRecurrent = defineComponent({
+  kind: 'strategy',
+  type: 'pvdnetRecurrent',
+  codec: strict({}),
+  build: (): Strategy => pvdnetRecurrentStrategy,
+  describe: 'PVDNet: frames in [-1, 1], one optimiser step per frame 1..T-2 from the previous output (sampling n_n)',
 });

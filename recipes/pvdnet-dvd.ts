@@ -1,0 +1,31 @@
+// PVDNet (Son et al. 2021) on DVD, as the original's configs/pvdnet/pvdnet_dvd.yaml: 13-frame
+// clips, frames 1..11 restored one optimiser step at a time from the previous output
+// (pvdnetRecurrent, in [-1, 1] with the ground truth mapped alike), the large backbone with
+// a frozen BIMNet. Give the pretrained BIMNet (LiteFlowNet) with
+// `--set model.bimnetWeights=FILE` (docs/models.md); without it the flow network is random.
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'pvdnet-dvd',
+  data: {
+    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 13, overlapping: false }),
+    val: dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 3 }),
+    batchSize: 1,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.pvdnet({ largeModel: true, fixBimnet: true }),
+  strategy: pvdnetRecurrent(),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 2e-4, betas: [0.9, 0.99] }),
+  schedule: schedules.multiStep({ milestones: [700, 850, 920], gamma: 0.1 }),
+  run: { epochs: 1001 },
+  validation: { every: 10 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);

@@ -1,0 +1,30 @@
+// PVDNet (Son et al. 2021) on GoPro, as the original's configs/pvdnet/pvdnet_gopro.yaml:
+// overlapping 13-frame clips, frames 1..11 restored one optimiser step at a time
+// (pvdnetRecurrent), the large backbone with a frozen BIMNet; validation on 3-frame clips of
+// blur_gamma. Pretrained BIMNet: `--set model.bimnetWeights=FILE` (docs/models.md).
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'pvdnet-gopro',
+  data: {
+    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 13 }),
+    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 3, overlapping: false, useGamma: true }),
+    batchSize: 1,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.pvdnet({ largeModel: true, fixBimnet: true }),
+  strategy: pvdnetRecurrent(),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),
+  schedule: schedules.multiStep({ milestones: [700, 850, 920], gamma: 0.1 }),
+  run: { epochs: 1001 },
+  validation: { every: 10 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);

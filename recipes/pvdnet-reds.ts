@@ -1,0 +1,30 @@
+// PVDNet (Son et al. 2021) on REDS, as the original's configs/pvdnet/pvdnet_reds.yaml:
+// 13-frame clips, frames 1..11 restored one optimiser step at a time (pvdnetRecurrent), the
+// large backbone with a frozen BIMNet; validation on 50-frame clips. Pretrained BIMNet:
+// `--set model.bimnetWeights=FILE` (docs/models.md).
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { reds, originalAugment } from '../src/spec/datasets.ts';
+import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'pvdnet-reds',
+  data: {
+    train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 13, overlapping: false }),
+    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_n', numFrames: 50, overlapping: false }),
+    batchSize: 4,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.pvdnet({ largeModel: true, fixBimnet: true }),
+  strategy: pvdnetRecurrent(),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),
+  schedule: schedules.multiStep({ milestones: [300, 350, 380], gamma: 0.1 }),
+  run: { epochs: 401 },
+  validation: { every: 2 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);

@@ -1,0 +1,30 @@
+// STFAN (Zhou et al. 2019) on DVD, as the original's configs/stfan/stfan_dvd.yaml: 20-frame
+// clips (with temporal reversal), the cell optimised after every frame (stfanRecurrent),
+// validation on 5-frame clips. The config's legacy loss entry crashed the original; it
+// meant Charbonnier.
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { dvd, originalAugment, reverse } from '../src/spec/datasets.ts';
+import { stfanRecurrent } from '../src/engine/strategies/components.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'stfan-dvd',
+  data: {
+    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 20 }),
+    val: dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 5, overlapping: false }),
+    batchSize: 2,
+    workers: 8,
+    augment: [...originalAugment([256, 256]), reverse()],
+  },
+  model: models.stfan(),
+  strategy: stfanRecurrent(),
+  loss: losses.charbonnier(),
+  optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.99] }),
+  schedule: schedules.multiStep({ milestones: [500, 600, 620], gamma: 0.1 }),
+  run: { epochs: 651 },
+  validation: { every: 5 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);

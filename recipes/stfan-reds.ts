@@ -1,0 +1,34 @@
+// STFAN (Zhou et al. 2019) on REDS, as the original's configs/stfan/stfan_reds.yaml: 20-frame
+// clips, the cell optimised after every frame (stfanRecurrent), MSE plus 0.01 x the VGG19
+// perceptual loss (weights: scripts/convert-vgg19.py, docs/losses.md).
+import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
+import { reds, originalAugment } from '../src/spec/datasets.ts';
+import { stfanRecurrent } from '../src/engine/strategies/components.ts';
+import { runIfMain } from '../src/cli/recipe.ts';
+
+const exp = experiment({
+  name: 'stfan-reds',
+  data: {
+    train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 20 }),
+    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_n', numFrames: 20, overlapping: false }),
+    batchSize: 2,
+    workers: 8,
+    augment: originalAugment([256, 256]),
+  },
+  model: models.stfan(),
+  strategy: stfanRecurrent(),
+  loss: {
+    terms: [
+      { loss: losses.mse(), weight: 1 },
+      { loss: losses.perceptual({ weights: 'weights/vgg19-features.safetensors' }), weight: 0.01 },
+    ],
+  },
+  optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),
+  schedule: schedules.multiStep({ milestones: [300, 350, 380], gamma: 0.1 }),
+  run: { epochs: 401 },
+  validation: { every: 2 },
+  checkpoint: { every: 10 },
+  log: { every: 20 },
+});
+export default exp;
+await runIfMain(import.meta.url, exp);
