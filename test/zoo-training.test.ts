@@ -22,6 +22,10 @@ import { buildRestormer } from '../src/models/restormer.ts';
 import { buildNafnet } from '../src/models/nafnet.ts';
 import { buildEdvr } from '../src/models/edvr.ts';
 import { buildCdvdTsp } from '../src/models/cdvd-tsp.ts';
+import { buildStfan } from '../src/models/stfan.ts';
+import { buildPvdnet, PVDNET_DEFAULTS } from '../src/models/pvdnet.ts';
+import { stfanRecurrent } from '../src/engine/strategies/stfan.ts';
+import { pvdnetRecurrent } from '../src/engine/strategies/pvdnet.ts';
 import type { Model } from '../src/models/model.ts';
 import type { StepEvent } from '../src/engine/events.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -34,6 +38,8 @@ interface Case {
   readonly gt: number | 'all';
   readonly size?: number;
   readonly iterations?: number;
+  /** Learning rate (default 2e-3). */
+  readonly lr?: number;
 }
 
 const cases: Record<string, Case> = {
@@ -47,6 +53,8 @@ const cases: Record<string, Case> = {
   restormer: { build: () => buildRestormer({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, 1), strategy: singleScale, frames: 1, gt: 1 },
   nafnet: { build: () => buildNafnet({ imgChannels: 3, width: 8, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 1), strategy: singleScale, frames: 1, gt: 1 },
   edvr: { build: () => buildEdvr({ numInCh: 3, numOutCh: 3, numFeat: 8, numFrame: 3, deformableGroups: 2, numExtractBlock: 1, numReconstructBlock: 1, centerFrameIdx: 1, hrIn: true, withPredeblur: true, withTsa: true }, 1), strategy: singleScale, frames: 3, gt: 1 },
+  stfan: { build: () => buildStfan({}, 1), strategy: stfanRecurrent, frames: 3, gt: 'all', lr: 1e-4 },
+  pvdnet: { build: () => buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: false }, 1), strategy: pvdnetRecurrent, frames: 4, gt: 'all', size: 64, iterations: 10 },
   cdvdTsp: { build: () => buildCdvdTsp({ inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 1, nFeat: 4, isMaskFilter: true }, 1), strategy: singleScale, frames: 5, gt: 1, size: 64, iterations: 10 },
 };
 
@@ -54,7 +62,7 @@ for (const [name, c] of Object.entries(cases)) {
   test(`${name} trains through the engine: the loss falls and a step leaks no tensors`, async () => {
     const size = c.size ?? 32;
     const data = (seed: number) => syntheticDataset({ videos: 2, samplesPerVideo: 2, numFrames: c.frames, gtFrames: c.gt, height: size, width: size, seed }, 'train');
-    const setup = smallSetup({ model: c.build(), strategy: c.strategy, train: data(3), val: undefined, run: { unit: 'iteration', length: c.iterations ?? 16 }, lr: () => 2e-3 });
+    const setup = smallSetup({ model: c.build(), strategy: c.strategy, train: data(3), val: undefined, run: { unit: 'iteration', length: c.iterations ?? 16 }, lr: () => c.lr ?? 2e-3 });
     try {
       const steps = (await lastValueFrom(train(setup).pipe(toArray()))).filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
       const k = 4;
