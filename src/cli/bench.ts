@@ -4,7 +4,7 @@ import { tf, isNative } from '../runtime/index.ts';
 import { convBench, type ConvBenchRow } from '../bench/conv.ts';
 import { peakRssMb } from '../bench/timing.ts';
 import { benchModel, modelBenchCases } from '../bench/models.ts';
-import { deformConvBench } from '../bench/ops.ts';
+import { convTransposeBench, deformConvBench } from '../bench/ops.ts';
 import { opsFlowBench } from '../bench/ops-flow.ts';
 import { facBench } from '../bench/ops-fac.ts';
 import { loaderBenchRows } from '../bench/loader.ts';
@@ -30,7 +30,7 @@ const suites = new Map<string, BenchSuite>([
       for (const c of modelBenchCases) if (!opts.models || opts.models.includes(c.name)) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
     },
   ],
-  ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r })), { ...facBench() }, { ...facBench({ pass: 'forward+backward' }) }]],
+  ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r })), { ...facBench() }, { ...facBench({ pass: 'forward+backward' }) }, { ...convTransposeBench() }, { ...convTransposeBench({ pass: 'forward+backward' }) }]],
   ['loader', () => loaderBenchRows()],
   ['data-wait', () => dataWaitRows()],
 ]);
