@@ -1,7 +1,7 @@
 // CDVD-TSP (Pan et al. 2020) on REDS, as the original's configs/cdvd_tsp/cdvdtsp_reds.yaml: 5-frame
 // windows, the PWC-Net flow network, the temporal sharpness prior and the two-stage cascade.
-// (Loading a pretrained PWC-Net is not wired into recipes yet: the flow network starts from
-// its initialisation.)
+// Pretrained PWC-Net: `--set model.flowWeights=FILE` (docs/models.md); without it the flow
+// network starts from its initialisation and the build says so.
 import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
 import { reds, originalAugment } from '../src/spec/datasets.ts';
 import { runIfMain } from '../src/cli/recipe.ts';

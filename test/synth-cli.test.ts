@@ -18,6 +18,8 @@ test('synth arguments: parsed into synthesize options', () => {
   assert.equal(o.out, '/tmp/x');
   assert.deepEqual([o.videos, o.frames, o.width, o.height, o.seed], [2, 5, 64, 48, 9]);
   assert.deepEqual([o.subFrames, o.noise, o.jpegQuality, o.split, o.motion?.speed, o.quiet], [9, 0.01, 80, 'test', 3, true]);
+  assert.deepEqual(parseSynthArgs([...ok, '--direction', '90', '--drift', '6']).motion, { direction: 90, drift: 6 });
+  assert.equal(parseSynthArgs(ok).motion, undefined);
   const d = parseSynthArgs(ok);
   assert.deepEqual([d.seed, d.subFrames, d.noise, d.jpegQuality, d.quiet], [0, undefined, undefined, undefined, false]);
   assert.equal(parseSynthArgs([...ok, '--sub-frames', 'auto']).subFrames, 'auto');
@@ -38,6 +40,8 @@ test('synth arguments: clear errors naming the flag', async () => {
     [[...ok, '--sub-frames', '8'], /--sub-frames: expected 'auto' or an odd integer/],
     [[...ok, '--noise=-1'], /--noise: expected a number >= 0/],
     [[...ok, '--noise', 'lots'], /--noise/],
+    [[...ok, '--drift=-2'], /--drift: expected a number >= 0, got "-2"/],
+    [[...ok, '--direction', 'left'], /--direction: expected a number of degrees, got "left"/],
     [[...ok, '--jpeg-quality', '0'], /--jpeg-quality: expected an integer in 1..100/],
     [[...ok, '--seed=-3'], /--seed/],
     [[...ok, '--exposure', '2'], /--exposure: expected a number in \(0, 1\]/],

@@ -77,6 +77,26 @@ test('trajectory: deterministic by seed, smooth, and middle sub-frame at the fra
   assert.throws(() => randomTrajectory(Rng.seeded(0), { ...m, speed: -1 }), /speed/);
 });
 
+test('trajectory: a fixed direction and a steady drift', () => {
+  const m = { speed: 0, rotation: 0, zoom: 0, direction: 90, drift: 4 };
+  const a = randomTrajectory(Rng.derive(3, 'x'), m);
+  // Only the drift moves the view: straight down (90 degrees), strength x 4 px per frame.
+  const p0 = poseAt(a, 0);
+  const p1 = poseAt(a, 1);
+  const p5 = poseAt(a, 5);
+  assert.ok(Math.abs(p1.x - p0.x) < 1e-9 && p1.y - p0.y >= 2 && p1.y - p0.y <= 6, JSON.stringify([p0, p1]));
+  assert.ok(Math.abs(p5.y - p0.y - 5 * (p1.y - p0.y)) < 1e-9, 'constant velocity');
+  // Fixing the direction keeps every other draw of the stream.
+  const free = randomTrajectory(Rng.derive(3, 'x'), { ...defaultMotion(W, H) });
+  const fixed = randomTrajectory(Rng.derive(3, 'x'), { ...defaultMotion(W, H), direction: 30 });
+  assert.deepEqual(fixed.angle, free.angle);
+  assert.deepEqual(fixed.translation.map((w) => w.amp), free.translation.map((w) => w.amp));
+  assert.ok(Math.abs(Math.atan2(fixed.translation[0]!.dy, fixed.translation[0]!.dx) - Math.PI / 6) < 1e-12);
+  assert.equal(free.drift, undefined);
+  assert.throws(() => randomTrajectory(Rng.seeded(0), { ...m, drift: -1 }), /motion.drift must be a finite number >= 0, got -1/);
+  assert.throws(() => randomTrajectory(Rng.seeded(0), { ...m, direction: NaN }), /motion.direction must be a finite number of degrees/);
+});
+
 test('renderView: identity view reproduces the photo; a half-pixel shift averages neighbours', () => {
   const src = rgbImage(4, 3, Float32Array.from({ length: 36 }, (_, i) => (i % 11) / 10));
   const view = { width: 4, height: 3, base: 1, originX: 2, originY: 1.5 };

@@ -18,6 +18,8 @@ export const SYNTH_USAGE = `usage: simdeblur synth --layout gopro|dvd|reds|bsd -
   --speed PX          typical camera speed, output pixels per frame (default 2% of the long side)
   --direction DEG     direction of the camera's dominant pan, the same for every video
                       (default: random per video)
+  --drift PX          a steady pan along that direction, pixels per frame, on top of the
+                      wandering motion (default 0)
   --split train|test|both
                       splits to write (default both)
   --quiet             no progress lines
@@ -30,6 +32,12 @@ function int(name: string, v: string | undefined, min: number, max = Number.MAX_
     throw new Error(`--${name}: expected an integer${max < Number.MAX_SAFE_INTEGER ? ` in ${min}..${max}` : ` >= ${min}`}, got "${v}"`);
   }
   return n;
+}
+
+/** The keys whose value is given; undefined when none is. */
+function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<Record<keyof T, number>> | undefined {
+  const given = Object.entries(o).filter(([, v]) => v !== undefined);
+  return given.length === 0 ? undefined : (Object.fromEntries(given) as Partial<Record<keyof T, number>>);
 }
 
 function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
@@ -76,6 +84,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
         exposure: { type: 'string' },
         speed: { type: 'string' },
         direction: { type: 'string' },
+        drift: { type: 'string' },
         split: { type: 'string' },
         quiet: { type: 'boolean', default: false },
       },
@@ -102,6 +111,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
   if (split !== undefined && split !== 'train' && split !== 'test' && split !== 'both') throw new Error(`--split: expected train, test or both, got "${split}"`);
   const speed = num('speed', values.speed, (n) => n >= 0, 'a number >= 0');
   const direction = num('direction', values.direction, Number.isFinite, 'a number of degrees');
+  const drift = num('drift', values.drift, (n) => n >= 0, 'a number >= 0');
   return {
     layout,
     out,
@@ -117,7 +127,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
     jpegQuality: int('jpeg-quality', values['jpeg-quality'], 1, 100),
     averaging,
     exposure: num('exposure', values.exposure, (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
-    motion: speed === undefined && direction === undefined ? undefined : { ...(speed === undefined ? {} : { speed }), ...(direction === undefined ? {} : { direction }) },
+    motion: definedOnly({ speed, direction, drift }),
     split,
     quiet: values.quiet ?? false,
   };

@@ -23,6 +23,8 @@ export interface Trajectory {
   readonly angle: readonly Wave[];
   /** Natural log of the view's scale factor (0: no zoom). */
   readonly logScale: readonly Wave[];
+  /** Constant velocity of the view, output pixels per frame (absent: none). */
+  readonly drift?: { readonly vx: number; readonly vy: number };
 }
 
 export interface Pose {
@@ -44,6 +46,11 @@ export interface MotionOptions {
    * video; absent: a random direction per video.
    */
   readonly direction?: number;
+  /**
+   * A steady pan along the dominant direction, output pixels per frame (scaled by the video's
+   * strength like the rest), on top of the wandering motion; absent or 0: none.
+   */
+  readonly drift?: number;
 }
 
 /** Defaults scaled to the frame: 2 % of the long side per frame, a little rotation and zoom. */
@@ -76,6 +83,7 @@ export function randomTrajectory(rng: Rng, motion: MotionOptions): Trajectory {
   for (const k of ['speed', 'rotation', 'zoom'] as const) {
     if (!(Number.isFinite(motion[k]) && motion[k] >= 0)) throw new Error(`randomTrajectory: motion.${k} must be a finite number >= 0, got ${motion[k]}`);
   }
+  if (motion.drift !== undefined && !(Number.isFinite(motion.drift) && motion.drift >= 0)) throw new Error(`randomTrajectory: motion.drift must be a finite number >= 0, got ${motion.drift}`);
   if (motion.direction !== undefined && !Number.isFinite(motion.direction)) throw new Error(`randomTrajectory: motion.direction must be a finite number of degrees, got ${motion.direction}`);
   const strength = rng.uniform(0.5, 1.5);
   // Drawn even when fixed, so the other draws do not depend on it.
@@ -95,7 +103,8 @@ export function randomTrajectory(rng: Rng, motion: MotionOptions): Trajectory {
   const [r0, r1] = peakSpeeds(motion.rotation * strength, [0.8, 0.4]) as [number, number];
   const angle = [wave(rng, r0, SLOW_PERIOD), wave(rng, r1, SHAKE_PERIOD)];
   const logScale = [wave(rng, Math.SQRT2 * motion.zoom * strength, SLOW_PERIOD)];
-  return { translation, angle, logScale };
+  const v = (motion.drift ?? 0) * strength;
+  return v === 0 ? { translation, angle, logScale } : { translation, angle, logScale, drift: { vx: v * main.dx, vy: v * main.dy } };
 }
 
 function waveAt(w: Wave, t: number): number {
@@ -104,8 +113,8 @@ function waveAt(w: Wave, t: number): number {
 
 /** The pose at time `t` (frames; fractional times are sub-frames). */
 export function poseAt(traj: Trajectory, t: number): Pose {
-  let x = 0;
-  let y = 0;
+  let x = (traj.drift?.vx ?? 0) * t;
+  let y = (traj.drift?.vy ?? 0) * t;
   for (const w of traj.translation) {
     const s = waveAt(w, t);
     x += s * w.dx;
