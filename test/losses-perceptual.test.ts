@@ -12,25 +12,12 @@ import { perceptualVgg19, perceptualLoss, vgg19Features, vgg19FeatureMaps, VGG19
 import { perceptual } from '../src/spec/losses.ts';
 import { buildComponent, decodeComponent, decodeWith } from '../src/spec/index.ts';
 import { checkGradients } from './helpers/gradcheck.ts';
+import { randomVggStateDict } from './helpers/vgg.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perceptual-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** A torchvision-shaped vgg19 state dict (PyTorch layout) with He-scaled random weights, plus extra keys. */
-function randomStateDict(seed: number): Record<string, RawTensor> {
-  const rng = Rng.seeded(seed);
-  const sd: Record<string, RawTensor> = {};
-  for (const { index, cin, cout } of VGG19_CONVS) {
-    sd[`features.${index}.weight`] = { shape: [cout, cin, 3, 3], data: rng.normalArray(cout * cin * 9, 0, Math.sqrt(2 / (9 * cin))) };
-    sd[`features.${index}.bias`] = { shape: [cout], data: rng.uniformArray(cout, -0.1, 0.1) };
-  }
-  // Later layers and the classifier are ignored.
-  sd['features.16.bias'] = { shape: [256], data: new Float32Array(256) };
-  sd['classifier.0.bias'] = { shape: [4], data: new Float32Array(4) };
-  return sd;
-}
-
-const stateDict = randomStateDict(1);
+const stateDict = randomVggStateDict(1);
 const weightsFile = path.join(dir, 'vgg19.safetensors');
 writeSafetensors(weightsFile, stateDict);
 

@@ -10,9 +10,8 @@ import { loadRecipe } from '../src/cli/recipe.ts';
 import { decodeExperiment } from '../src/spec/index.ts';
 import { isRight } from 'fp-ts/lib/Either.js';
 import { tempDir } from './helpers/engine.ts';
-import { VGG19_CONVS } from '../src/losses/index.ts';
 import { writeSafetensors } from '../src/io/safetensors.ts';
-import { Rng } from '../src/util/rng.ts';
+import { randomVggStateDict } from './helpers/vgg.ts';
 
 const root = tempDir('simdeblur-recipes-');
 const data = { gopro: path.join(root, 'gopro'), dvd: path.join(root, 'dvd'), reds: path.join(root, 'reds') };
@@ -23,16 +22,7 @@ before(async () => {
   for (const layout of ['gopro', 'dvd', 'reds'] as const) {
     await synthesize({ layout, out: data[layout], videos: 2, frames: 13, width: 64, height: 64, seed: 5, split: 'both' });
   }
-  const rng = Rng.seeded(7);
-  writeSafetensors(
-    vggWeights,
-    Object.fromEntries(
-      VGG19_CONVS.flatMap((c) => [
-        [`features.${c.index}.weight`, { shape: [c.cout, c.cin, 3, 3], data: rng.normalArray(c.cout * c.cin * 9, 0, Math.sqrt(2 / (9 * c.cin))) }],
-        [`features.${c.index}.bias`, { shape: [c.cout], data: new Float32Array(c.cout) }],
-      ]),
-    ),
-  );
+  writeSafetensors(vggWeights, randomVggStateDict(7));
 });
 
 const recipes = fs.readdirSync('recipes').filter((f) => f.endsWith('.ts') && f !== 'quickstart.ts').sort();

@@ -8,7 +8,6 @@
 // The VGG weights are constants: plain tensors, never variables, so no optimiser sees them and
 // gradients reach the prediction only. They come from a safetensors file holding torchvision's
 // `vgg19` state dict in PyTorch layout (scripts/convert-vgg19.py writes one).
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
@@ -216,21 +215,14 @@ export function perceptualVgg19(options: PerceptualVgg19Options): DisposableLoss
   });
 }
 
-// Loss components may be built more than once per run (once per step); the weights of a file
-// are read once per process and kept for its lifetime. The key includes size and modification
-// time, so a rewritten file is read again (the old tensors stay, as earlier losses may hold them).
+// Loss components are built once per loss call (so sampling losses get the step's random
+// stream); the weights of a file are read on first use and kept for the process's lifetime, so
+// later builds cost a map lookup, not a file read.
 const shared = new Map<string, Vgg19Features>();
 
-/** `loadVgg19Features(file)`, read once per process and version of the file; never disposed. */
+/** `loadVgg19Features(file)`, read once per process; never disposed. */
 export function sharedVgg19Features(file: string): Vgg19Features {
-  let key: string;
-  try {
-    const st = fs.statSync(file);
-    key = `${path.resolve(file)}\0${st.size}\0${st.mtimeMs}`;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`${WHAT}: cannot load VGG19 weights from ${file}: ${msg} (${HINT})`);
-  }
+  const key = path.resolve(file);
   let features = shared.get(key);
   if (features === undefined) {
     features = loadVgg19Features(file);
