@@ -89,6 +89,18 @@ test('a truncated image: found on decode (naming the file), or at index time wit
   await assert.rejects(goproDataset({ root: g.dir, verify: 'full' }), re(`cannot decode ${g.blur(1)}`));
 });
 
+test('memoryCache: a truncated image fails every time it is read (a failure is not cached); skipBad skips it', async () => {
+  const g = await freshGopro();
+  truncate(g.blur(1));
+  const ds = await goproDataset({ root: g.dir, memoryCache: true });
+  for (let k = 0; k < 2; k++) await assert.rejects(ds.get(1, Rng.seeded(0)), re(`cannot decode ${g.blur(1)}: `));
+  const { warnings, hooks } = collect();
+  const skipping = await goproDataset({ root: g.dir, memoryCache: true, skipBad: true }, hooks);
+  assert.deepEqual((await skipping.get(1, Rng.seeded(0))).frames, ['000002']);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, re(`skipping sample 1 (S, frames 000001): cannot decode ${g.blur(1)}`));
+});
+
 test('empty folders, missing folders and missing roots are named', async () => {
   const g = await freshGopro();
   fs.mkdirSync(path.join(g.dir, 'T', 'sharp'), { recursive: true });

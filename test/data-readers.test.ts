@@ -206,6 +206,24 @@ test('augmentation: same seed, same sample; decoding only the crop equals augmen
   }
 });
 
+test('memoryCache: bit-identical samples, decoded once (later reads need no file)', async () => {
+  const dir = path.join(root, 'memory-cache');
+  await writeGopro(dir, { S: 5 });
+  const augment = [randomCrop([4, 6]), hflip(), transpose(), temporalReverse()];
+  const cached = await goproDataset({ root: dir, numFrames: 3, augment, memoryCache: true }, quiet);
+  const plain = await goproDataset({ root: dir, numFrames: 3, augment }, quiet);
+  const whole = await goproDataset({ root: dir, numFrames: 3, memoryCache: true }, quiet);
+  const plainWhole = await goproDataset({ root: dir, numFrames: 3 }, quiet);
+  for (let i = 0; i < cached.length; i++) {
+    for (const seed of [1, 2, 3]) assert.deepEqual(await cached.get(i, Rng.seeded(seed)), await plain.get(i, Rng.seeded(seed)));
+    assert.deepEqual(await whole.get(i, Rng.seeded(0)), await plainWhole.get(i, Rng.seeded(0)));
+  }
+  const expected = await plain.get(1, Rng.seeded(9));
+  fs.rmSync(path.join(dir, 'S', 'blur'), { recursive: true });
+  assert.deepEqual(await cached.get(1, Rng.seeded(9)), expected);
+  await assert.rejects(plain.get(1, Rng.seeded(9)), /cannot decode .*blur/);
+});
+
 test('the loader batches a reader; crops are the same whatever the batch size', async () => {
   const ds = await goproDataset({ root: gopro(), numFrames: 3, augment: [randomCrop(4), hflip()] }, quiet);
   const collect = async (batchSize: number) => {

@@ -49,6 +49,35 @@ test('DBN rejects clips with the wrong frame count, channels or size', () => {
   }
 });
 
+test('zeroInitResidual: DBN starts as the identity (the centre frame) and still learns; other weights unchanged', () => {
+  const o = { numFrames: 3, inChannels: 3, innerChannels: 4 };
+  const id = buildDbn({ ...o, zeroInitResidual: true }, 7);
+  const plain = buildDbn(o, 7);
+  try {
+    const x = tf.randomUniform([2, 3, 16, 16, 3], 0, 1, 'float32', 1);
+    const centre = x.slice([0, 1, 0, 0, 0], [2, 1, 16, 16, 3]).reshape([2, 16, 16, 3]);
+    for (const training of [true, false]) {
+      const y = id.apply(id.params, x, { training }) as Tensor;
+      const yp = plain.apply(plain.params, x, { training }) as Tensor;
+      assert.equal(maxAbsDiff(y.dataSync(), centre.dataSync()), 0, `training=${training}: output must be the centre frame`);
+      assert.ok(maxAbsDiff(yp.dataSync(), centre.dataSync()) > 0.1, 'the original initialisation does not start at the identity');
+      tf.dispose([y, yp]);
+    }
+    assert.deepEqual(Array.from(id.params['F6_2.1.weight']!.dataSync()), [0, 0, 0]);
+    assert.deepEqual(Array.from(plain.params['F6_2.1.weight']!.dataSync()), [1, 1, 1]);
+    for (const k of Object.keys(plain.params)) {
+      if (k !== 'F6_2.1.weight') assert.deepEqual(id.params[k]!.dataSync(), plain.params[k]!.dataSync(), k);
+    }
+    const target = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 2);
+    sgdStep(id, x, target, 0.01);
+    assert.ok(Array.from(id.params['F6_2.1.weight']!.dataSync()).some((v) => v !== 0), 'the zero scale must receive a gradient');
+    tf.dispose([x, centre, target]);
+  } finally {
+    id.dispose();
+    plain.dispose();
+  }
+});
+
 test('a DBN training step leaks no tensors; BN running stats move in training mode only', () => {
   const m = buildDbn({ numFrames: 3, inChannels: 3, innerChannels: 4 }, 7);
   try {

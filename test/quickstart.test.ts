@@ -1,7 +1,7 @@
 // The README's quickstart, run as a user runs it: it synthesises its data, trains, evaluates on
-// held-out videos and must clearly beat the blurry input (measured: about +1 dB; asserted: at
-// least +0.5 dB, above run-to-run noise). This is the
-// slowest test (several minutes on a 2-core CPU).
+// held-out videos and must beat the blurry input by at least 1 dB (measured: +1.36 dB; the run
+// is seeded, so only floating-point reduction order varies between runs). This is the slowest
+// test (about seven minutes on a 2-core CPU).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ test('quickstart: trains a deblurrer that clearly beats the blurry input on held
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as { inputPsnr: number; outputPsnr: number; gain: number; seconds: number; image: string };
   assert.ok(Number.isFinite(summary.inputPsnr) && Number.isFinite(summary.seconds), JSON.stringify(summary));
-  assert.ok(summary.outputPsnr - summary.inputPsnr >= 0.5, `gain ${summary.gain.toFixed(2)} dB: ${JSON.stringify(summary)}`);
+  assert.ok(summary.outputPsnr - summary.inputPsnr >= 1, `gain ${summary.gain.toFixed(2)} dB: ${JSON.stringify(summary)}`);
   // The side-by-side image: blurry | deblurred | sharp.
   assert.equal(summary.image, path.join(wd, 'side-by-side.png'));
   const png = readPng(summary.image);

@@ -72,7 +72,7 @@ test('experiment() fills every default', () => {
     seed: 0,
     workDir: 'work_dirs/dbn-small',
     data: { train: { type: 'testFrames', count: 4 }, batchSize: 2, valBatchSize: 1, workers: 0, augment: [] },
-    model: { type: 'dbn', numFrames: 5, inChannels: 3, innerChannels: 8 },
+    model: { type: 'dbn', numFrames: 5, inChannels: 3, innerChannels: 8, zeroInitResidual: false },
     loss: { terms: [{ weight: 1, loss: { type: 'charbonnier', eps: 1e-6, reduction: 'sumOverBatch' } }] },
     optimizer: { type: 'adam', lr: 2e-4, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0, amsgrad: false },
     schedule: { type: 'multiStep', milestones: [500, 600, 620], gamma: 0.1, stepEvery: 'epoch' },

@@ -149,3 +149,39 @@ export async function decodeImage(file: string, expect: ImageHeader, region?: Re
   }
   return { data: out, width, height };
 }
+
+/** The `region` of a decoded image, as `decodeImage(file, expect, region)` would give it. */
+export function cropImage(img: DecodedImage, region: Rect): DecodedImage {
+  const { top, left, height, width } = region;
+  if (top < 0 || left < 0 || top + height > img.height || left + width > img.width) {
+    throw new RangeError(`cropImage: region ${width}x${height} at (${left}, ${top}) is outside the ${img.width}x${img.height} image`);
+  }
+  const out = new Float32Array(height * width * 3);
+  for (let y = 0; y < height; y++) {
+    const from = ((top + y) * img.width + left) * 3;
+    out.set(img.data.subarray(from, from + width * 3), y * width * 3);
+  }
+  return { data: out, width, height };
+}
+
+/**
+ * Decoded frames kept in memory by file, for datasets small enough to hold (float32 RGB: 12
+ * bytes a pixel). A failed decode is not kept, so it fails again (and is reported) next time.
+ */
+export class FrameCache {
+  private readonly frames = new Map<string, Promise<DecodedImage>>();
+
+  read(file: string, expect: ImageHeader, region?: Rect): Promise<DecodedImage> {
+    let whole = this.frames.get(file);
+    if (!whole) {
+      whole = decodeImage(file, expect);
+      this.frames.set(file, whole);
+      whole.catch(() => this.frames.delete(file));
+    }
+    return region ? whole.then((img) => cropImage(img, region)) : whole;
+  }
+
+  get size(): number {
+    return this.frames.size;
+  }
+}

@@ -16,7 +16,7 @@ import { Rng } from '../util/rng.ts';
 import { applyGeometry, augmentFitProblem, checkAugment, identityPlan, planAugment } from './augment.ts';
 import type { AugmentPlan, AugmentSpec } from './augment.ts';
 import type { ClipShape, Dataset, Sample } from './dataset.ts';
-import { DataError, decodeImage } from './image.ts';
+import { DataError, decodeImage, FrameCache } from './image.ts';
 import type { DecodedImage } from './image.ts';
 import { buildIndex, indexProblems } from './index-builder.ts';
 import type { DatasetIndex, IndexedVideo } from './index-builder.ts';
@@ -37,6 +37,11 @@ export interface ReaderOptions extends Partial<SamplingOptions> {
   readonly verify?: 'headers' | 'full';
   /** Accept gaps in frame numbering (default false). */
   readonly allowGaps?: boolean;
+  /**
+   * Keep every decoded frame in memory after its first read (default false): for datasets that
+   * fit in RAM (12 bytes a pixel per frame, per loader worker), no file is decoded twice.
+   */
+  readonly memoryCache?: boolean;
 }
 
 /** Readers with ground truth can augment (training); the list order is the order applied. */
@@ -212,6 +217,7 @@ async function frameDataset(c: FrameDatasetConfig): Promise<FrameDataset> {
   }
 
   const bad = new Set<number>();
+  const cache = o.memoryCache ? new FrameCache() : null;
   const load = async (i: number, rng: Rng): Promise<Sample> => {
     const { video, window } = clips[i]!;
     const first = video.frames[window.input[0]!]!;
@@ -219,7 +225,10 @@ async function frameDataset(c: FrameDatasetConfig): Promise<FrameDataset> {
     const full = plan.rect.height === first.height && plan.rect.width === first.width;
     const read = (dir: string, p: number, bits: 8 | 16) => {
       const f = video.frames[p]!;
-      return decodeImage(path.join(dir, f.file), { width: f.width, height: f.height, bits }, full ? undefined : plan.rect);
+      const file = path.join(dir, f.file);
+      const expect = { width: f.width, height: f.height, bits };
+      const region = full ? undefined : plan.rect;
+      return cache ? cache.read(file, expect, region) : decodeImage(file, expect, region);
     };
     const gtDir = video.gtDir;
     const [inputs, gts] = await Promise.all([

@@ -11,6 +11,7 @@ import { ParamStore } from '../nn/params.ts';
 import type { Params, Scope } from '../nn/params.ts';
 import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { relu as reluOp } from '../nn/activations.ts';
+import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
@@ -18,17 +19,23 @@ export interface DbnOptions {
   readonly numFrames: number;
   readonly inChannels: number;
   readonly innerChannels: number;
+  /**
+   * Start as the identity (default false, the original's initialisation): the last
+   * BatchNorm's scale starts at 0, so the output starts as the centre frame and training
+   * spends no steps learning to copy it. The computation is unchanged.
+   */
+  readonly zeroInitResidual?: boolean;
 }
 
 type Block = (p: Params, x: Tensor, training: boolean) => Tensor;
 
 // `<name>.0` is the conv, `<name>.1` the BatchNorm, as in the original nn.Sequential.
-function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, k: number, stride: number, pad: number, relu: boolean): Block {
+function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, k: number, stride: number, pad: number, relu: boolean, zeroScale = false): Block {
   const c =
     conv === 'conv'
       ? conv2dLayer(scope.child(0), { inChannels: cin, outChannels: cout, kernelSize: k, stride, padding: pad })
       : convTranspose2dLayer(scope.child(0), { inChannels: cin, outChannels: cout, kernelSize: k, stride, padding: pad });
-  const bn = batchNormLayer(scope.child(1), { channels: cout, eps: 1e-3 });
+  const bn = batchNormLayer(scope.child(1), { channels: cout, eps: 1e-3, ...(zeroScale ? { weightInit: zeros } : {}) });
   return (p, x, training) => {
     const y = bn(p, c(p, x), training);
     return relu ? reluOp(y) : y;
@@ -37,7 +44,7 @@ function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, 
 
 export function buildDbn(opts: DbnOptions, seed: number): Model {
   const { numFrames: n, inChannels: cin, innerChannels: c } = opts;
-  for (const [k, v] of Object.entries(opts)) {
+  for (const [k, v] of Object.entries({ numFrames: n, inChannels: cin, innerChannels: c })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`DBN: ${k} must be a positive integer, got ${v}`);
   }
   // The output (3 channels) is added to the centre frame, which broadcasts only for 1 or 3.
@@ -61,7 +68,7 @@ export function buildDbn(opts: DbnOptions, seed: number): Model {
   const U2 = up('U2', 4 * c, 2 * c);
   const F5 = [b('F5_1', 2 * c, 2 * c), b('F5_2', 2 * c, c)];
   const U3 = up('U3', c, c);
-  const F6 = [b('F6_1', c, k), b('F6_2', k, 3, 3, 1, 1, false)];
+  const F6 = [b('F6_1', c, k), block(s.child('F6_2'), 'conv', k, 3, 3, 1, 1, false, opts.zeroInitResidual ?? false)];
 
   const seq = (blocks: Block[], p: Params, x: Tensor, t: boolean): Tensor => blocks.reduce((h, blk) => blk(p, h, t), x);
 

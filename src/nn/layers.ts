@@ -8,6 +8,7 @@ import { batchNorm, layerNorm } from './norm.ts';
 import { getParam } from './params.ts';
 import type { Params, Scope } from './params.ts';
 import { ones, torchDefault, zeros } from './init.ts';
+import type { Init } from './init.ts';
 
 export interface Conv2dLayerOptions {
   readonly inChannels: number;
@@ -92,6 +93,8 @@ export interface BatchNormLayerOptions {
   readonly momentum?: number;
   /** Default true: learnable weight (1) and bias (0). */
   readonly affine?: boolean;
+  /** Initial weight (default ones); zeros makes the layer start by outputting its bias. */
+  readonly weightInit?: Init;
 }
 
 /**
@@ -101,7 +104,7 @@ export interface BatchNormLayerOptions {
 export function batchNormLayer(scope: Scope, o: BatchNormLayerOptions): (p: Params, x: Tensor, training: boolean) => Tensor {
   positiveInt(o.channels, `${scope.full('weight')}: channels`);
   const affine = o.affine ?? true;
-  const w = affine ? scope.param('weight', [o.channels], 'plain', ones) : null;
+  const w = affine ? scope.param('weight', [o.channels], 'plain', o.weightInit ?? ones) : null;
   const b = affine ? scope.param('bias', [o.channels], 'plain', zeros) : null;
   const state = {
     runningMean: scope.buffer('running_mean', [o.channels], zeros),

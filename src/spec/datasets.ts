@@ -51,8 +51,9 @@ const readerProps = {
   skipBad: Bool,
   verify: oneOf('headers', 'full'),
   allowGaps: Bool,
+  memoryCache: Bool,
 };
-const readerDefaults = { sampling: 'n_c', numFrames: 5, interval: 1, overlapping: true, skipBad: false, verify: 'headers', allowGaps: false } as const;
+const readerDefaults = { sampling: 'n_c', numFrames: 5, interval: 1, overlapping: true, skipBad: false, verify: 'headers', allowGaps: false, memoryCache: false } as const;
 const optionalProps = { cacheFile: NonEmptyString };
 
 function augmentFor(ctx: DatasetContext): AugmentSpec[] {

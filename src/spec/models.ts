@@ -22,11 +22,12 @@ import { defineComponent } from './registry.ts';
 export const dbn = defineComponent({
   kind: 'model',
   type: 'dbn',
-  codec: strict({ numFrames: PositiveInt, inChannels: PositiveInt, innerChannels: PositiveInt }),
-  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64 },
+  codec: strict({ numFrames: PositiveInt, inChannels: PositiveInt, innerChannels: PositiveInt, zeroInitResidual: Bool }),
+  // zeroInitResidual (not in the original): start as the identity, the centre frame.
+  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64, zeroInitResidual: false },
   // The 3-channel residual is added to the centre frame, which broadcasts only for 1 or 3 channels.
   check: (p) => (p.inChannels === 1 || p.inChannels === 3 ? [] : [{ path: 'inChannels', message: `expected 1 or 3, got ${p.inChannels}` }]),
-  build: (s, { seed }) => buildDbn({ numFrames: s.numFrames, inChannels: s.inChannels, innerChannels: s.innerChannels }, seed),
+  build: (s, { seed }) => buildDbn({ numFrames: s.numFrames, inChannels: s.inChannels, innerChannels: s.innerChannels, zeroInitResidual: s.zeroInitResidual }, seed),
   describe: 'DBN video deblurring (Su et al. 2017), numFrames input frames to the centre frame',
 });
 
@@ -63,8 +64,9 @@ const Quad = t.tuple([PositiveInt, PositiveInt, PositiveInt, PositiveInt], 'four
 export const dblrnet = defineComponent({
   kind: 'model',
   type: 'dblrnet',
-  codec: strict({ numFrames: PositiveInt, inChannels: PositiveInt, innerChannels: PositiveInt }),
-  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64 },
+  codec: strict({ numFrames: PositiveInt, inChannels: PositiveInt, innerChannels: PositiveInt, zeroInitResidual: Bool }),
+  // zeroInitResidual (not in the original): start as the identity, the centre frame.
+  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64, zeroInitResidual: false },
   build: (s, { seed }) => buildDblrnet(opts(s), seed),
   describe: 'DBLRNet (Zhang et al. 2018): 3-D convolutions then residual blocks; 5 frames to the centre frame',
 });
