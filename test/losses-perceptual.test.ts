@@ -10,7 +10,9 @@ import { Rng } from '../src/util/rng.ts';
 import { writeSafetensors, type RawTensor } from '../src/io/safetensors.ts';
 import { perceptualVgg19, perceptualLoss, vgg19Features, vgg19FeatureMaps, VGG19_CONVS } from '../src/losses/index.ts';
 import { perceptual } from '../src/spec/losses.ts';
-import { buildComponent, decodeComponent, decodeWith } from '../src/spec/index.ts';
+import { buildComponent, decodeComponent, decodeWith, experiment, models, optim } from '../src/spec/index.ts';
+import { synthetic } from '../src/spec/datasets.ts';
+import { interpret } from '../src/engine/interpret.ts';
 import { checkGradients } from './helpers/gradcheck.ts';
 import { randomVggStateDict } from './helpers/vgg.ts';
 
@@ -198,26 +200,43 @@ test('spec component: defaults, required weights, layerWeights length, built los
   assert.throws(() => decodeComponent('loss', { type: 'perceptualVgg19', weights: weightsFile, layerWeights: [1, 0.2] }), /layerWeights: expected 3 weights/);
   assert.throws(() => decodeComponent('loss', { type: 'perceptualVgg19', weights: weightsFile, reduction: 'avg' }), /reduction/);
 
-  const rng = Rng.seeded(0);
   const nowhere = path.join(dir, 'nope.safetensors');
-  assert.throws(() => buildComponent('loss', perceptual({ weights: nowhere }), { rng }), (e: Error) => e.message.includes(nowhere));
+  assert.throws(() => buildComponent('loss', perceptual({ weights: nowhere })), (e: Error) => e.message.includes(nowhere));
 
   const gt = images(7, [1, 16, 16, 3]);
   const pred = images(8, [1, 16, 16, 3]);
-  const built = buildComponent('loss', perceptual({ weights: weightsFile, reduction: 'sum', normalize: true }), { rng });
+  const built = buildComponent('loss', perceptual({ weights: weightsFile, reduction: 'sum', normalize: true }));
   const want = referenceLoss(gt, pred, [1, 0.2, 0.04], 'sum', true);
   close(value(built(gt, pred)), want, 1e-4);
   // Rebuilding reuses the weights read the first time (no new tensors).
   const count = tf.memory().numTensors;
-  const again = buildComponent('loss', perceptual({ weights: weightsFile, reduction: 'sum', normalize: true }), { rng });
+  const again = buildComponent('loss', perceptual({ weights: weightsFile, reduction: 'sum', normalize: true }));
   assert.equal(tf.memory().numTensors, count);
   close(value(again(gt, pred)), want, 1e-4);
 
-  // Built for the first time inside a tidy (as in a training step): the cached weights survive it.
+  // Built for the first time inside a tidy: the cached weights survive it.
   const copy = path.join(dir, 'vgg19-copy.safetensors');
   fs.copyFileSync(weightsFile, copy);
   const spec = perceptual({ weights: copy, reduction: 'sum', normalize: true });
-  close(value(tf.tidy(() => buildComponent('loss', spec, { rng })(gt, pred))), want, 1e-4);
-  close(value(buildComponent('loss', spec, { rng })(gt, pred)), want, 1e-4);
+  close(value(tf.tidy(() => buildComponent('loss', spec)(gt, pred))), want, 1e-4);
+  close(value(buildComponent('loss', spec)(gt, pred)), want, 1e-4);
   tf.dispose([gt, pred]);
+});
+
+test('an experiment whose perceptual weights file is missing fails at interpretation, naming the file', async () => {
+  const nowhere = path.join(dir, 'missing-vgg19.safetensors');
+  const exp = experiment({
+    name: 'perceptual-missing',
+    workDir: path.join(dir, 'work'),
+    data: { train: synthetic({ videos: 1, samplesPerVideo: 2, numFrames: 5, height: 16, width: 16 }), batchSize: 1 },
+    model: models.dbn({ innerChannels: 2 }),
+    loss: perceptual({ weights: nowhere }),
+    optimizer: optim.adam({ lr: 1e-4 }),
+    run: { iterations: 1 },
+    validation: { every: 1 },
+    checkpoint: { every: 1 },
+  });
+  const before = tf.memory().numTensors;
+  await assert.rejects(interpret(exp), (e: Error) => e.message.includes(nowhere));
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -43,10 +43,11 @@ test('losses reject mismatched shapes and bad options', () => {
   assert.throws(() => charbonnier()(a, b), /charbonnier/);
   assert.throws(() => charbonnier({ eps: -1 }), /eps/);
   assert.throws(() => charbonnier({ reduction: 'sum' as never }), /reduction/);
-  assert.throws(() => hem({ hardThreP: 1 }, Rng.seeded(0)), /hardThreP/);
-  assert.throws(() => hem({ randomThreP: 1.5 }, Rng.seeded(0)), /randomThreP/);
+  assert.throws(() => hem({ hardThreP: 1 }), /hardThreP/);
+  assert.throws(() => hem({ randomThreP: 1.5 }), /randomThreP/);
   const flat = tf.zeros([4, 3]);
-  assert.throws(() => hem({}, Rng.seeded(0))(flat, flat), /NHWC/);
+  assert.throws(() => hem({})(flat, flat, Rng.seeded(0)), /NHWC/);
+  assert.throws(() => hem({})(a, a), /hem: needs a random stream/);
   tf.dispose([a, b, flat]);
 });
 
@@ -85,16 +86,16 @@ test('hem matches a sort-based reference (hard mask only, then with the random m
   const gt = tf.tensor4d(gtArr, shape);
   const pred = tf.tensor4d(predArr, shape);
   const noRandom = new Float32Array(12);
-  close(value(hem({ hardThreP: 0.5, randomThreP: 0 }, Rng.seeded(1))(gt, pred)), hemRef(gtArr, predArr, shape, 0.5, noRandom));
-  close(value(hem({ hardThreP: 0, randomThreP: 0 }, Rng.seeded(1))(gt, pred)), 0);
+  close(value(hem({ hardThreP: 0.5, randomThreP: 0 })(gt, pred, Rng.seeded(1))), hemRef(gtArr, predArr, shape, 0.5, noRandom));
+  close(value(hem({ hardThreP: 0, randomThreP: 0 })(gt, pred, Rng.seeded(1))), 0);
   // hardThreP 0.3 → index floor(0.3·6)=1: only the largest residual is strictly above it.
-  close(value(hem({ hardThreP: 0.3, randomThreP: 0 }, Rng.seeded(1))(gt, pred)), hemRef(gtArr, predArr, shape, 0.3, noRandom));
+  close(value(hem({ hardThreP: 0.3, randomThreP: 0 })(gt, pred, Rng.seeded(1))), hemRef(gtArr, predArr, shape, 0.3, noRandom));
   const rand = randomPixelMask(Rng.seeded(3), 2, 6, Math.floor(0.4 * 3 * 2));
   // The seed is chosen so that the random pixels add to the hard ones.
   assert.ok(hemRef(gtArr, predArr, shape, 0.5, rand) > hemRef(gtArr, predArr, shape, 0.5, noRandom) + 1e-3);
   const before = tf.memory().numTensors;
-  const loss = hem({ hardThreP: 0.5, randomThreP: 0.4 }, Rng.seeded(3));
-  close(value(loss(gt, pred)), hemRef(gtArr, predArr, shape, 0.5, rand));
+  const loss = hem({ hardThreP: 0.5, randomThreP: 0.4 });
+  close(value(loss(gt, pred, Rng.seeded(3))), hemRef(gtArr, predArr, shape, 0.5, rand));
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([gt, pred]);
 });
@@ -102,7 +103,7 @@ test('hem matches a sort-based reference (hard mask only, then with the random m
 test('hem: the mask is constant for differentiation', () => {
   const gt = tf.tensor4d(gtArr, shape);
   const pred = tf.tensor4d(predArr, shape);
-  const g = tf.grad((p: Tensor) => hem({ hardThreP: 0.5, randomThreP: 0 }, Rng.seeded(1))(gt, p))(pred);
+  const g = tf.grad((p: Tensor) => hem({ hardThreP: 0.5, randomThreP: 0 })(gt, p, Rng.seeded(1)))(pred);
   const hw = 6;
   const expected: number[] = [];
   for (let n = 0; n < 2; n++) {

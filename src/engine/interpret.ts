@@ -34,10 +34,9 @@ function termNames(specs: readonly ComponentSpec[]): string[] {
 
 export async function interpret(exp: Experiment, opts: InterpretOptions = {}): Promise<TrainSetup> {
   const names = termNames(exp.loss.terms.map((t) => t.loss));
-  const loss: LossTerm[] = exp.loss.terms.map((t, i) => {
-    // Built per call with the step's random stream, so sampling losses (HEM) resume exactly.
-    return { name: names[i]!, weight: t.weight, fn: (gt, pred, rng) => buildComponent('loss', t.loss, { rng })(gt, pred) };
-  });
+  // Built first and once (a bad weights file fails here, before anything is allocated);
+  // sampling losses (HEM) draw from the stream each step passes them, so runs resume exactly.
+  const loss: LossTerm[] = exp.loss.terms.map((t, i) => ({ name: names[i]!, weight: t.weight, fn: buildComponent('loss', t.loss) }));
   const strategy = buildComponent<Strategy>('strategy', exp.strategy ?? { type: 'singleScale' });
   const val = exp.data.val ? await dataset(exp.data.val, { split: 'val' }) : undefined;
   const model = buildComponent('model', exp.model, { seed: exp.seed });

@@ -35,10 +35,10 @@ export function randomPixelMask(rng: Rng, batch: number, pixels: number, count: 
 /**
  * HEM loss on NHWC `[B, H, W, C]` tensors. Per image, the per-pixel residual r = Σ_c |gt − pred|
  * is ranked; the hard mask is `r > r_sorted_desc[floor(hardThreP·W·H)]` (strict), OR-ed with a
- * random mask drawn from `rng` (one draw per call). Loss = mean over all B·H·W·C elements of
+ * random mask drawn from the `rng` of the call (one draw per call). Loss = mean over all B·H·W·C elements of
  * |gt·mask − pred·mask|. The mask is a constant for differentiation.
  */
-export function hem(options: HemOptions, rng: Rng): Loss {
+export function hem(options: HemOptions = {}): Loss {
   const hardP = options.hardThreP ?? 0.5;
   const randomP = options.randomThreP ?? 0.1;
   if (!(hardP >= 0 && hardP < 1)) throw new Error(`hem: hardThreP must be in [0, 1), got ${hardP}`);
@@ -46,7 +46,7 @@ export function hem(options: HemOptions, rng: Rng): Loss {
 
   // customGrad hides the mask's construction from the gradient tape (comparisons and top-k have
   // no gradients); the mask is a constant, so both inputs get zero gradients.
-  const maskOf = tf.customGrad((...inputs) => {
+  const maskOf = (rng: Rng) => tf.customGrad((...inputs) => {
     const gt = inputs[0] as Tensor;
     const pred = inputs[1] as Tensor;
     const [b, h, w] = gt.shape as [number, number, number, number];
@@ -66,12 +66,13 @@ export function hem(options: HemOptions, rng: Rng): Loss {
     return { value, gradFunc: () => [tf.zerosLike(gt), tf.zerosLike(pred)] };
   });
 
-  return (gt: Tensor, pred: Tensor): Scalar => {
+  return (gt: Tensor, pred: Tensor, rng?: Rng): Scalar => {
+    if (rng === undefined) throw new Error('hem: needs a random stream for its random pixels: call it as loss(gt, pred, rng)');
     assertSameShape('hem', gt, pred);
     if (gt.rank !== 4) throw new Error(`hem: expected NHWC [B,H,W,C] tensors, got shape [${gt.shape.join(',')}]`);
     if (gt.size === 0) throw new Error(`hem: empty input of shape [${gt.shape.join(',')}]`);
     return tf.tidy(() => {
-      const mask = maskOf(gt, pred) as Tensor4D;
+      const mask = maskOf(rng)(gt, pred) as Tensor4D;
       return tf.mean(tf.abs(tf.sub(tf.mul(gt, mask), tf.mul(pred, mask)))) as Scalar;
     });
   };

@@ -2,6 +2,7 @@
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { Loss } from './types.ts';
+import type { Rng } from '../util/rng.ts';
 
 export interface LossTerm {
   /** Key of this term in `LossValue.terms` (e.g. `CharbonnierLoss`); must be unique. */
@@ -19,7 +20,7 @@ export interface LossValue {
 
 /** A loss made of several named terms. `names` lists them in order. */
 export interface CompositeLoss {
-  (gt: Tensor, pred: Tensor): LossValue;
+  (gt: Tensor, pred: Tensor, rng?: Rng): LossValue;
   readonly names: readonly string[];
 }
 
@@ -37,12 +38,12 @@ export function weightedSum(terms: readonly LossTerm[]): CompositeLoss {
     seen.add(t.name);
     if (!Number.isFinite(t.weight)) throw new Error(`weightedSum: weight of '${t.name}' must be finite, got ${t.weight}`);
   }
-  const composite = (gt: Tensor, pred: Tensor): LossValue =>
+  const composite = (gt: Tensor, pred: Tensor, rng?: Rng): LossValue =>
     tf.tidy(() => {
       const values: Record<string, Scalar> = {};
       const weighted: Tensor[] = [];
       for (const t of terms) {
-        const v = t.fn(gt, pred);
+        const v = t.fn(gt, pred, rng);
         values[t.name] = v;
         weighted.push(t.weight === 1 ? v : tf.mul(v, t.weight));
       }

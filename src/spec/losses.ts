@@ -36,7 +36,7 @@ export const hem = defineComponent({
   type: 'hem',
   codec: strict({ hardThreP: UnitInterval, randomThreP: Probability }),
   defaults: { hardThreP: 0.5, randomThreP: 0.1 },
-  build: (s, { rng }) => hemLoss({ hardThreP: s.hardThreP, randomThreP: s.randomThreP }, rng),
+  build: (s) => hemLoss({ hardThreP: s.hardThreP, randomThreP: s.randomThreP }),
   describe: 'hard-example-mining L1 (CDVD-TSP): hardest hardThreP of pixels plus a random randomThreP',
 });
 
@@ -47,7 +47,7 @@ export const perceptual = defineComponent({
   // The original's STFAN configs use reduction 'mean'; normalize false feeds [0, 1] RGB as it does.
   defaults: { layerWeights: [1, 0.2, 0.04], reduction: 'mean', normalize: false },
   check: (p) => (p.layerWeights.length === 3 ? [] : [{ path: 'layerWeights', message: `expected 3 weights (relu1_2, relu2_2, conv3_3), got ${p.layerWeights.length}` }]),
-  // The weights file is read when first built, once per process (builders may run every step).
+  // Built once per experiment: a missing or wrong weights file is an error before training.
   build: (s) => perceptualLoss(sharedVgg19Features(s.weights), { layerWeights: s.layerWeights, reduction: s.reduction, normalize: s.normalize }),
   describe: 'VGG19 perceptual loss (relu1_2, relu2_2, conv3_3) with torchvision weights from a safetensors file',
 });

@@ -21,10 +21,6 @@ export interface ModelContext {
   /** Seed of the initial weights. */
   readonly seed: number;
 }
-export interface LossContext {
-  /** Stream for losses that sample (HEM's random pixels). */
-  readonly rng: Rng;
-}
 export interface ScheduleContext {
   /** The optimizer spec's `lr`. */
   readonly baseLr: number;
@@ -33,7 +29,7 @@ export interface ScheduleContext {
 /** Build context and result of the kinds whose builders this layer can type. */
 export interface TypedKinds {
   model: { context: ModelContext; built: Model };
-  loss: { context: LossContext; built: Loss };
+  loss: { context: undefined; built: Loss };
   optimizer: { context: undefined; built: Optimizer };
   schedule: { context: ScheduleContext; built: LrAt };
 }
