@@ -8,7 +8,6 @@ import type { Model } from '../models/model.ts';
 import type { Loss } from '../losses/types.ts';
 import type { Optimizer } from '../optim/types.ts';
 import type { LrAt } from '../optim/schedules.ts';
-import type { Rng } from '../util/rng.ts';
 import { didYouMean } from './suggest.ts';
 import { isPlainObject, keyFailure, ownValue, StrictType, withChecks, withDefaults } from './codecs.ts';
 import type { Problem, StrictTypeOf } from './codecs.ts';
