@@ -1,7 +1,8 @@
 // PVDNet (Son et al. 2021) on DVD, as the original's configs/pvdnet/pvdnet_dvd.yaml: 13-frame
 // clips, frames 1..11 restored one optimiser step at a time from the previous output
 // (pvdnetRecurrent, in [-1, 1] with the ground truth mapped alike), the large backbone with
-// a frozen BIMNet. Give the pretrained BIMNet (LiteFlowNet) with
+// a frozen BIMNet; validation on whole videos (the original restored each frame from a 3-frame
+// clip with the blurry frame as its "previous output"). Give the pretrained BIMNet with
 // `--set model.bimnetWeights=FILE` (docs/models.md); without it the flow network is random.
 import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
 import { dvd, originalAugment } from '../src/spec/datasets.ts';
@@ -12,7 +13,7 @@ const exp = experiment({
   name: 'pvdnet-dvd',
   data: {
     train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 13, overlapping: false }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 3 }),
+    val: dvd({ root: 'datasets/DVD/test', sampling: 'video' }),
     batchSize: 1,
     workers: 8,
     augment: originalAugment([256, 256]),

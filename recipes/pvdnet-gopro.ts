@@ -1,7 +1,8 @@
 // PVDNet (Son et al. 2021) on GoPro, as the original's configs/pvdnet/pvdnet_gopro.yaml:
 // overlapping 13-frame clips, frames 1..11 restored one optimiser step at a time
-// (pvdnetRecurrent), the large backbone with a frozen BIMNet; validation on 3-frame clips of
-// blur_gamma. Pretrained BIMNet: `--set model.bimnetWeights=FILE` (docs/models.md).
+// (pvdnetRecurrent), the large backbone with a frozen BIMNet; validation on whole videos of
+// blur_gamma (the original's 3-frame clips scored every third frame, each from a blurry
+// "previous output"). Pretrained BIMNet: `--set model.bimnetWeights=FILE` (docs/models.md).
 import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
 import { gopro, originalAugment } from '../src/spec/datasets.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
@@ -11,7 +12,7 @@ const exp = experiment({
   name: 'pvdnet-gopro',
   data: {
     train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 13 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 3, overlapping: false, useGamma: true }),
+    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'video', useGamma: true }),
     batchSize: 1,
     workers: 8,
     augment: originalAugment([256, 256]),

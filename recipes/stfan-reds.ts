@@ -1,6 +1,7 @@
 // STFAN (Zhou et al. 2019) on REDS, as the original's configs/stfan/stfan_reds.yaml: 20-frame
 // clips, the cell optimised after every frame (stfanRecurrent), MSE plus 0.01 x the VGG19
-// perceptual loss (weights: scripts/convert-vgg19.py, docs/losses.md).
+// perceptual loss (weights: scripts/convert-vgg19.py, docs/losses.md); validation on whole
+// videos (the original's 20-frame clips restarted the recurrence at each clip).
 import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
 import { reds, originalAugment } from '../src/spec/datasets.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
@@ -10,7 +11,7 @@ const exp = experiment({
   name: 'stfan-reds',
   data: {
     train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 20 }),
-    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_n', numFrames: 20, overlapping: false }),
+    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'video' }),
     batchSize: 2,
     workers: 8,
     augment: originalAugment([256, 256]),

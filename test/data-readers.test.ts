@@ -109,6 +109,15 @@ test('REDS: separate roots; n_n without overlap; n_l and n_r with an interval', 
   assert.equal(l5.video, '001');
   assert.deepEqual(clipFrames(l5.input, l5.inputShape), [0, 2, 4]);
   assert.deepEqual(l5.frames, ['00000000']);
+
+  const whole = await redsDataset({ ...reds(), sampling: 'video' }, quiet);
+  assert.deepEqual(whole.videos.map((v) => v.samples), [1, 1]);
+  assert.match(whole.describe(), /reds: 2 samples from 2 videos \(video: one sample per video\)/);
+  const w1 = await whole.get(1, Rng.seeded(0));
+  assert.equal(w1.video, '001');
+  assert.deepEqual(clipFrames(w1.input, w1.inputShape), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(clipFrames(w1.gt, w1.gtShape), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(w1.frames, ['00000000', '00000001', '00000002', '00000003', '00000004', '00000005']);
 });
 
 test('BSD: strcnn windows (n=8, 14 frames)', async () => {

@@ -182,9 +182,19 @@ test('bad options are rejected with clear messages', () => {
   assert.throws(() => checkSampling({ numFrames: 0 }), /numFrames must be a positive integer, got 0/);
   assert.throws(() => checkSampling({ numFrames: 2.5 }), /numFrames must be a positive integer/);
   assert.throws(() => checkSampling({ interval: 0 }), /interval must be a positive integer, got 0/);
-  assert.throws(() => checkSampling({ sampling: 'n_x' as never }), /sampling must be one of n_c, n_l, n_r, n_n, dvd_test, strcnn, got "n_x"/);
+  assert.throws(() => checkSampling({ sampling: 'n_x' as never }), /sampling must be one of n_c, n_l, n_r, n_n, dvd_test, strcnn, video, got "n_x"/);
   assert.throws(() => checkSampling({ overlapping: 'yes' as never }), /overlapping must be a boolean/);
   // Even numFrames are fine where no centre is needed.
   for (const s of ['n_l', 'n_r', 'n_n'] as const) assert.equal(checkSampling({ sampling: s, numFrames: 4 }).numFrames, 4);
   assert.deepEqual(checkSampling({}), { sampling: 'n_c', numFrames: 1, interval: 1, overlapping: true });
+});
+
+test("'video': one sample per video, every frame as input and ground truth, whatever its length", () => {
+  const v = opts('video', 5, 1, true);
+  assert.deepEqual(videoWindows(4, v), [{ input: [0, 1, 2, 3], gt: [0, 1, 2, 3] }]);
+  assert.deepEqual(videoWindows(0, v), []);
+  const c = sampleClips([{ name: 'a', frames: ten }, { name: 'b', frames: ['7', '8'] }], v);
+  assert.deepEqual(c.map((x) => [x.video, x.input.length, x.gt.length]), [['a', 10, 10], ['b', 2, 2]]);
+  assert.deepEqual(nums(c[1]!.gt), [7, 8]);
+  assert.throws(() => windowAt(0, v), /depends on the video's length/);
 });

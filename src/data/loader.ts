@@ -40,7 +40,7 @@ export function collate(samples: readonly Sample[]): Batch {
     if (!sameShape(s.inputShape, first.inputShape) || !sameShape(s.gtShape, first.gtShape)) {
       throw new Error(
         `collate: sample ${s.video}/${s.frames.join(',')} has input ${JSON.stringify(s.inputShape)} and gt ${JSON.stringify(s.gtShape)}, ` +
-          `but the batch started with ${JSON.stringify(first.inputShape)} and ${JSON.stringify(first.gtShape)} (crop to a common size)`,
+          `but the batch started with ${JSON.stringify(first.inputShape)} and ${JSON.stringify(first.gtShape)} (crop to a common size; whole videos ('video' sampling) of different lengths need batch size 1)`,
       );
     }
   }

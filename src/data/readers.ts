@@ -124,6 +124,7 @@ interface ClipEntry {
 }
 
 function samplingLabel(s: SamplingOptions): string {
+  if (s.sampling === 'video') return 'video: one sample per video';
   return `${s.sampling}, numFrames ${s.numFrames}, interval ${s.interval}, ${s.overlapping ? 'overlapping' : 'not overlapping'}`;
 }
 

@@ -6,11 +6,15 @@
 // numbering gaps separately. With contiguous numbering the results are the original's, except
 // where the original was wrong (n_r with interval > 1; even numFrames with n_c).
 
-export const samplingModes = ['n_c', 'n_l', 'n_r', 'n_n', 'dvd_test', 'strcnn'] as const;
+export const samplingModes = ['n_c', 'n_l', 'n_r', 'n_n', 'dvd_test', 'strcnn', 'video'] as const;
 export type SamplingMode = (typeof samplingModes)[number];
 
 export interface SamplingOptions {
-  /** How inputs and targets sit in a window (default 'n_c'). */
+  /**
+   * How inputs and targets sit in a window (default 'n_c'). 'video': each video is one sample,
+   * all its frames as input and ground truth (numFrames, interval and overlapping are unused),
+   * for recurrent models evaluated with their state carried through the whole video.
+   */
   readonly sampling: SamplingMode;
   /** Input frames per sample (default 1). */
   readonly numFrames: number;
@@ -62,8 +66,9 @@ export function checkSampling(options: Partial<SamplingOptions>): SamplingOption
   return o;
 }
 
-/** Temporal span of a window, in positions. */
+/** Temporal span of a window, in positions ('video': 1, the shortest video that gives one). */
 export function windowSpan(o: SamplingOptions): number {
+  if (o.sampling === 'video') return 1;
   return o.sampling === 'strcnn' ? o.numFrames : (o.numFrames - 1) * o.interval + 1;
 }
 
@@ -96,10 +101,12 @@ export function anchorPositions(length: number, o: SamplingOptions): number[] {
     case 'strcnn':
       // The first target has two context frames before it; the window holds numFrames frames.
       return range(2, length - span + 3, step);
+    case 'video':
+      return length > 0 ? [0] : [];
   }
 }
 
-/** The window anchored at position `a`. */
+/** The window anchored at position `a` (for 'video', see `videoWindows`). */
 export function windowAt(a: number, o: SamplingOptions): Window {
   const { numFrames: n, interval: s } = o;
   const seq = (first: number, count: number, stride: number) => Array.from({ length: count }, (_, i) => first + i * stride);
@@ -117,12 +124,18 @@ export function windowAt(a: number, o: SamplingOptions): Window {
       return { input: seq(a - (n - 1) * s, n, s), gt: [a] };
     case 'strcnn':
       return { input: seq(a - 2, n, 1), gt: seq(a, n - 4, 1) };
+    case 'video':
+      throw new Error("windowAt: a 'video' window depends on the video's length (use videoWindows)");
   }
 }
 
 /** Every window of a video with `length` frames. */
 export function videoWindows(length: number, options: Partial<SamplingOptions>): Window[] {
   const o = checkSampling(options);
+  if (o.sampling === 'video') {
+    const all = Array.from({ length }, (_, i) => i);
+    return length > 0 ? [{ input: all, gt: all }] : [];
+  }
   return anchorPositions(length, o).map((a) => windowAt(a, o));
 }
 

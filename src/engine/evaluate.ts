@@ -28,6 +28,8 @@ export interface EvalOptions {
 }
 
 /** The blurry input frame(s) matching ground-truth frames [start, end): the centre frame, or the same frames. */
+const METRIC_CHUNK = 8;
+
 function alignedInput(input: Tensor, gtFrames: number, [start, end]: readonly [number, number]): Tensor4D {
   if (input.rank === 4) return input as Tensor4D;
   const [b, t, h, w, c] = input.shape as [number, number, number, number, number];
@@ -43,21 +45,33 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
   for await (const batch of epochBatches(ds, { batchSize: opts.batchSize, shuffle: false, seed: 0, dropLast: false }, 0)) {
     const gtFrames = batch.gtShape[1];
     let range: readonly [number, number] = [0, gtFrames];
-    const [metrics, side] = tf.tidy(() => {
+    const [out, gt, blurry] = tf.tidy(() => {
       const { input, gt } = batchTensors(batch);
       const pair = strategy.forward(model, params, input, gt, false)[0]!;
       range = pair.frames ?? range;
-      const blurry = alignedInput(input, gtFrames, range);
-      const inPsnr = blurry.shape.join(',') === pair.gt.shape.join(',') ? psnrPerImage(pair.gt, blurry) : tf.fill([pair.gt.shape[0]], NaN);
-      const m = tf.stack([psnrPerImage(pair.gt, pair.out), ssimPerImage(pair.gt, pair.out), inPsnr]);
-      const want = Math.min(opts.saveImages - images.length, pair.out.shape[0]);
-      const s = want > 0 && blurry.shape.join(',') === pair.out.shape.join(',')
-        ? tf.concat([blurry, tf.clipByValue(pair.out, 0, 1), pair.gt], 2).slice(0, want)
-        : undefined;
-      return [m, s] as const;
+      return [pair.out, pair.gt, alignedInput(input, gtFrames, range)] as const;
     });
-    const values = metrics.arraySync() as number[][];
-    metrics.dispose();
+    const hasInput = blurry.shape.join(',') === gt.shape.join(',');
+    const values: number[][] = [[], [], []];
+    let side: Tensor4D | undefined;
+    try {
+      // Metrics a few images at a time: a whole video ('video' sampling) at once would hold
+      // several SSIM maps of every frame.
+      for (let from = 0; from < gt.shape[0]; from += METRIC_CHUNK) {
+        const chunk = tf.tidy(() => {
+          const n = Math.min(METRIC_CHUNK, gt.shape[0] - from);
+          const part = (x: Tensor4D) => x.slice(from, n);
+          const inPsnr = hasInput ? psnrPerImage(part(gt), part(blurry)) : tf.fill([n], NaN);
+          return tf.stack([psnrPerImage(part(gt), part(out)), ssimPerImage(part(gt), part(out)), inPsnr]);
+        });
+        (chunk.arraySync() as number[][]).forEach((row, k) => values[k]!.push(...row));
+        chunk.dispose();
+      }
+      const want = Math.min(opts.saveImages - images.length, out.shape[0]);
+      if (want > 0 && hasInput) side = tf.tidy(() => tf.concat([blurry.slice(0, want), tf.clipByValue(out.slice(0, want), 0, 1), gt.slice(0, want)], 2));
+    } finally {
+      tf.dispose([out, gt, blurry]);
+    }
     const names = batch.samples.flatMap((s) => s.frames.slice(range[0], range[1]).map((f) => ({ video: s.video, frame: f })));
     names.forEach(({ video, frame }, i) => {
       // A frame predicted by several overlapping windows counts once (its last prediction).
