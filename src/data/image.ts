@@ -180,8 +180,4 @@ export class FrameCache {
     }
     return region ? whole.then((img) => cropImage(img, region)) : whole;
   }
-
-  get size(): number {
-    return this.frames.size;
-  }
 }

@@ -27,9 +27,10 @@ export interface EvalOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** The blurry input frame(s) matching ground-truth frames [start, end): the centre frame, or the same frames. */
+/** Images whose metrics are computed together. */
 const METRIC_CHUNK = 8;
 
+/** The blurry input frame(s) matching ground-truth frames [start, end): the centre frame, or the same frames. */
 function alignedInput(input: Tensor, gtFrames: number, [start, end]: readonly [number, number]): Tensor4D {
   if (input.rank === 4) return input as Tensor4D;
   const [b, t, h, w, c] = input.shape as [number, number, number, number, number];

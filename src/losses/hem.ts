@@ -35,8 +35,8 @@ export function randomPixelMask(rng: Rng, batch: number, pixels: number, count: 
 /**
  * HEM loss on NHWC `[B, H, W, C]` tensors. Per image, the per-pixel residual r = Σ_c |gt − pred|
  * is ranked; the hard mask is `r > r_sorted_desc[floor(hardThreP·W·H)]` (strict), OR-ed with a
- * random mask drawn from the `rng` of the call (one draw per call). Loss = mean over all B·H·W·C elements of
- * |gt·mask − pred·mask|. The mask is a constant for differentiation.
+ * random mask drawn from the call's `rng` (one draw per call). Loss = mean over all B·H·W·C
+ * elements of |gt·mask − pred·mask|. The mask is a constant for differentiation.
  */
 export function hem(options: HemOptions = {}): Loss {
   const hardP = options.hardThreP ?? 0.5;
