@@ -9,8 +9,17 @@ import { charbonnier } from '../../src/losses/index.ts';
 import { singleScale } from '../../src/engine/strategy.ts';
 import type { TrainSetup } from '../../src/engine/setup.ts';
 
+// Removed when the test process exits, passed or failed: training runs leave checkpoints of
+// up to hundreds of MB each, and a suite run would otherwise fill the temporary folder.
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'simdeblur-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export function smallSetup(overrides: Partial<TrainSetup> = {}): TrainSetup {
