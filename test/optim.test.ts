@@ -325,3 +325,63 @@ test('ema: decay·ema + (1 − decay)·p, swap, withAveraged, state round trip',
   assert.equal(tf.memory().numTensors, before - 2);
   tf.dispose(Object.values(params));
 });
+
+/** Adam/AdamW one parameter at a time with the same float32 tensor ops: the packed update must match it bit for bit. */
+function adamOneByOne(params: Record<string, Variable>, steps: Array<Record<string, Tensor>>, lrSeq: number[], o: { wd: number; amsgrad: boolean; decoupled: boolean }): void {
+  const [b1, b2, eps] = [0.9, 0.99, 1e-8];
+  const st: Record<string, { t: number; m: Tensor; v: Tensor; vmax: Tensor }> = {};
+  steps.forEach((grads, s) => {
+    const lr = lrSeq[s]!;
+    for (const [name, p] of Object.entries(params)) {
+      const g0 = grads[name];
+      if (g0 === undefined) continue;
+      const S = (st[name] ??= { t: 0, m: tf.zerosLike(p), v: tf.zerosLike(p), vmax: tf.zerosLike(p) });
+      S.t++;
+      const next = tf.tidy(() => {
+        let g: Tensor = g0;
+        if (o.wd !== 0) {
+          if (o.decoupled) p.assign(tf.mul(p, 1 - lr * o.wd));
+          else g = tf.add(g, tf.mul(p, o.wd));
+        }
+        const m = tf.add(S.m, tf.mul(tf.sub(g, S.m), 1 - b1));
+        const v = tf.add(tf.mul(S.v, b2), tf.mul(tf.square(g), 1 - b2));
+        const vmax = tf.maximum(S.vmax, v);
+        const denom = tf.add(tf.div(tf.sqrt(o.amsgrad ? vmax : v), Math.sqrt(1 - b2 ** S.t)), eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / (1 - b1 ** S.t))));
+        return { m, v, vmax };
+      });
+      tf.dispose([S.m, S.v, S.vmax]);
+      Object.assign(S, next);
+    }
+  });
+  for (const S of Object.values(st)) tf.dispose([S.m, S.v, S.vmax]);
+}
+
+test('adam/adamw update all parameters together, bit-identical to one at a time (bucket boundary, skipped parameters)', () => {
+  // Two large tensors updated alone; nine of 240k elements fill more than one packed run.
+  const shapes: Record<string, number[]> = { a: [3, 3, 4, 8], b: [3 << 20], c: [2 << 20], d: [5], e: [1] };
+  for (let i = 0; i < 9; i++) shapes[`s${i}`] = [600, 400];
+  const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  // Seeds from 1: tfjs treats seed 0 as "no seed".
+  const make = () => Object.fromEntries(Object.entries(shapes).map(([k, s], i) => [k, tf.variable(rnd(s, i + 1), true)]));
+  const gradSteps = [0, 1, 2, 3].map((s) =>
+    Object.fromEntries(Object.entries(shapes).filter(([k]) => !(s === 1 && (k === 'd' || k === 'b'))).map(([k, sh], i) => [k, rnd(sh, 100 + 10 * s + i)])),
+  );
+  const lrSeq = [0.1, 0.05, 0.02, 0.01];
+  for (const o of [{ wd: 0, amsgrad: false, decoupled: false }, { wd: 0.1, amsgrad: true, decoupled: false }, { wd: 0.05, amsgrad: false, decoupled: true }]) {
+    const packed = make();
+    const single = make();
+    const opt = o.decoupled ? adamw({ betas: [0.9, 0.99], weightDecay: o.wd }) : adam({ betas: [0.9, 0.99], weightDecay: o.wd, amsgrad: o.amsgrad });
+    gradSteps.forEach((g, s) => opt.step(packed, g, lrSeq[s]!));
+    adamOneByOne(single, gradSteps, lrSeq, o);
+    for (const k of Object.keys(shapes)) assert.ok(tf.tidy(() => tf.equal(packed[k]!, single[k]!).all().dataSync()[0] === 1), `${JSON.stringify(o)}: ${k} differs`);
+    // Saved state keeps the parameters' shapes.
+    const st = opt.state();
+    assert.deepEqual(st.tensors['exp_avg.a']!.shape, [3, 3, 4, 8]);
+    assert.equal(st.meta['step.d'], 3);
+    assert.equal(st.meta['step.a'], 4);
+    tf.dispose([...Object.values(st.tensors), ...Object.values(packed), ...Object.values(single)]);
+    opt.dispose();
+  }
+  tf.dispose(gradSteps.flatMap((g) => Object.values(g)));
+});

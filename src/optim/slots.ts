@@ -1,5 +1,7 @@
 // Per-parameter state buffers ("slots", e.g. exp_avg) held as non-trainable variables so that
-// updates assign in place and the tensor count stays constant from the second step on.
+// updates assign in place and the tensor count stays constant from the second step on. With
+// the flat layout, buffers are 1-D (so an optimiser can concatenate many of them without a
+// reshape each) and take their parameter's shape only in saved state.
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { OptimizerState } from './types.ts';
@@ -11,9 +13,28 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
 export class Slots {
   /** slot name → parameter name → buffer */
   private readonly store = new Map<string, Map<string, Variable>>();
+  /** Flat layout: each parameter's shape, as saved and checked. */
+  private readonly shapes = new Map<string, readonly number[]>();
 
-  constructor(readonly owner: string, readonly slotNames: readonly string[]) {
+  constructor(
+    readonly owner: string,
+    readonly slotNames: readonly string[],
+    readonly layout: 'param' | 'flat' = 'param',
+  ) {
     for (const s of slotNames) this.store.set(s, new Map());
+  }
+
+  /** Flat layout: the 1-D buffer for (slot, param) of a parameter of `shape`, zeros if absent. */
+  flat(slot: string, param: string, shape: readonly number[]): Variable {
+    if (this.layout !== 'flat') throw new Error(`${this.owner}: flat() needs the flat slot layout`);
+    const v = this.ensure(slot, param, () => tf.zeros([shape.reduce((a, b) => a * b, 1)]));
+    if (!this.shapes.has(param)) this.shapes.set(param, [...shape]);
+    return v;
+  }
+
+  /** The shape a buffer has in saved state (its parameter's). */
+  private shapeOf(param: string, v: Variable): readonly number[] {
+    return this.layout === 'flat' ? this.shapes.get(param)! : v.shape;
   }
 
   get(slot: string, param: string): Variable | undefined {
@@ -47,8 +68,9 @@ export class Slots {
       for (const [name, v] of bySlot) {
         const p = params[name];
         if (p === undefined) throw new Error(`${this.owner}: state '${slot}.${name}' has no matching parameter`);
-        if (!sameShape(p.shape, v.shape)) {
-          throw new Error(`${this.owner}: state '${slot}.${name}' has shape ${fmt(v.shape)} but the parameter has shape ${fmt(p.shape)}`);
+        const shape = this.shapeOf(name, v);
+        if (!sameShape(p.shape, shape)) {
+          throw new Error(`${this.owner}: state '${slot}.${name}' has shape ${fmt(shape)} but the parameter has shape ${fmt(p.shape)}`);
         }
       }
     }
@@ -56,7 +78,7 @@ export class Slots {
 
   tensors(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [slot, bySlot] of this.store) for (const [name, v] of bySlot) out[`${slot}.${name}`] = tf.clone(v);
+    for (const [slot, bySlot] of this.store) for (const [name, v] of bySlot) out[`${slot}.${name}`] = this.layout === 'flat' ? tf.reshape(v, [...this.shapeOf(name, v)]) : tf.clone(v);
     return out;
   }
 
@@ -92,7 +114,16 @@ export class Slots {
     this.clear();
     for (const [slot, bySlot] of parsed) {
       const target = this.store.get(slot)!;
-      for (const [name, t] of bySlot) target.set(name, tf.variable(t, false));
+      for (const [name, t] of bySlot) {
+        if (this.layout === 'param') {
+          target.set(name, tf.variable(t, false));
+          continue;
+        }
+        const flat = tf.reshape(t, [-1]);
+        target.set(name, tf.variable(flat, false));
+        flat.dispose();
+        this.shapes.set(name, t.shape);
+      }
     }
   }
 
@@ -101,6 +132,7 @@ export class Slots {
       for (const v of bySlot.values()) v.dispose();
       bySlot.clear();
     }
+    this.shapes.clear();
   }
 }
 

@@ -1,0 +1,54 @@
+// Optimiser step time: one Adam update of a model's parameters (gradients given), the part of
+// a training step after the backward pass. Many small tensors make it dispatch-bound (DBN(16)),
+// large ones memory-bound (NAFNet-GoPro).
+import { tf } from '../runtime/index.ts';
+import type { Model } from '../models/model.ts';
+import { buildDbn } from '../models/dbn.ts';
+import { buildNafnet } from '../models/nafnet.ts';
+import { adam } from '../optim/adam.ts';
+import { median } from './timing.ts';
+import { round } from './conv.ts';
+
+export interface OptimBenchRow {
+  readonly bench: 'optim';
+  readonly optimizer: 'adam';
+  readonly model: string;
+  readonly tensors: number;
+  readonly params: number;
+  /** Median ms per `step` over `runs` timings of `steps` steps each. */
+  readonly ms: number;
+}
+
+const cases: ReadonlyArray<readonly [string, () => Model]> = [
+  ['DBN(16)', () => buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 16 }, 0)],
+  ['DBN', () => buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0)],
+  ['NAFNet-GoPro', () => buildNafnet({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 0)],
+];
+
+export function* optimBenchRows(opts: { runs?: number; steps?: number } = {}): Generator<OptimBenchRow> {
+  const runs = opts.runs ?? 3;
+  const steps = opts.steps ?? 10;
+  for (const [name, build] of cases) {
+    const model = build();
+    const params = Object.values(model.params);
+    const grads = Object.fromEntries(Object.entries(model.params).map(([k, p], i) => [k, tf.randomNormal(p.shape, 0, 1e-3, 'float32', i + 1)]));
+    const opt = adam({ betas: [0.9, 0.99] });
+    try {
+      const sync = () => params[0]!.dataSync();
+      opt.step(model.params, grads, 1e-4); // creates the moments
+      sync();
+      const times: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        for (let s = 0; s < steps; s++) opt.step(model.params, grads, 1e-4);
+        sync();
+        times.push((performance.now() - t0) / steps);
+      }
+      yield { bench: 'optim', optimizer: 'adam', model: name, tensors: params.length, params: params.reduce((a, p) => a + p.size, 0), ms: round(median(times)) };
+    } finally {
+      opt.dispose();
+      tf.dispose(Object.values(grads));
+      model.dispose();
+    }
+  }
+}
