@@ -124,7 +124,9 @@ function makeAdam(kind: 'adam' | 'adamw', options: AdamOptions, defaultWd: numbe
       for (const name of Object.keys(params)) {
         if (grads[name] === undefined) continue;
         const t = (steps.get(name) ?? 0) + 1;
-        groups.set(t, [...(groups.get(t) ?? []), name]);
+        const group = groups.get(t);
+        if (group) group.push(name);
+        else groups.set(t, [name]);
       }
       for (const [t, names] of groups) {
         for (const run of updateRuns(names, (n) => params[n]!.size)) tf.tidy(() => updatePacked(params, grads, run, t, lr));
