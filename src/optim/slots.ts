@@ -78,7 +78,9 @@ export class Slots {
 
   tensors(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [slot, bySlot] of this.store) for (const [name, v] of bySlot) out[`${slot}.${name}`] = this.layout === 'flat' ? tf.reshape(v, [...this.shapeOf(name, v)]) : tf.clone(v);
+    for (const [slot, bySlot] of this.store) {
+      for (const [name, v] of bySlot) out[`${slot}.${name}`] = this.layout === 'flat' ? tf.reshape(v, [...this.shapeOf(name, v)]) : tf.clone(v);
+    }
     return out;
   }
 
