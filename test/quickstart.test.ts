@@ -1,7 +1,7 @@
 // The README's quickstart, run as a user runs it: it synthesises its data, trains, evaluates on
 // held-out videos and must beat the blurry input by at least 1 dB (measured: +1.36 dB; the run
 // is seeded, so only floating-point reduction order varies between runs). This is the slowest
-// test (about seven minutes on a 2-core CPU).
+// test (about six minutes on a 2-core CPU).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
