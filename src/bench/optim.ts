@@ -4,8 +4,8 @@
 import { tf } from '../runtime/index.ts';
 import type { Model } from '../models/model.ts';
 import { buildDbn } from '../models/dbn.ts';
-import { buildNafnet } from '../models/nafnet.ts';
 import { adam } from '../optim/adam.ts';
+import { modelBenchCases } from './models.ts';
 import { median } from './timing.ts';
 import { round } from './conv.ts';
 
@@ -19,10 +19,21 @@ export interface OptimBenchRow {
   readonly ms: number;
 }
 
+/** A full-size model of the models suite (both are bare models). */
+function fullSize(name: string): () => Model {
+  const c = modelBenchCases.find((m) => m.name === name);
+  if (!c) throw new Error(`optim bench: no model bench case '${name}'`);
+  return () => {
+    const built = c.build();
+    return 'run' in built ? built.model : built;
+  };
+}
+
 const cases: ReadonlyArray<readonly [string, () => Model]> = [
+  // The quickstart's DBN: many small tensors.
   ['DBN(16)', () => buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 16 }, 0)],
-  ['DBN', () => buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0)],
-  ['NAFNet-GoPro', () => buildNafnet({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 0)],
+  ['DBN', fullSize('dbn')],
+  ['NAFNet-GoPro', fullSize('nafnet-w64')],
 ];
 
 export function* optimBenchRows(opts: { runs?: number; steps?: number } = {}): Generator<OptimBenchRow> {

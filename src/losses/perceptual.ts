@@ -215,9 +215,10 @@ export function perceptualVgg19(options: PerceptualVgg19Options): DisposableLoss
   });
 }
 
-// Loss components are built once per loss call (so sampling losses get the step's random
-// stream); the weights of a file are read on first use and kept for the process's lifetime, so
-// later builds cost a map lookup, not a file read.
+// The experiment component's weights: an experiment builds its losses once, and the weights of
+// a file are read on first use and shared by every experiment of the process (a test suite,
+// a sweep) for its lifetime, so several builds hold one copy. A file rewritten meanwhile is not
+// read again.
 const shared = new Map<string, Vgg19Features>();
 
 /** `loadVgg19Features(file)`, read once per process; never disposed. */

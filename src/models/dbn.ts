@@ -52,8 +52,8 @@ export function buildDbn(opts: DbnOptions, seed: number): Model {
   const k = n * cin;
   const store = new ParamStore(seed);
   const s = store.root();
-  const b = (name: string, cinb: number, cout: number, kk = 3, stride = 1, pad = 1, relu = true): Block =>
-    block(s.child(name), 'conv', cinb, cout, kk, stride, pad, relu);
+  const b = (name: string, cinb: number, cout: number, kk = 3, stride = 1, pad = 1, relu = true, zeroScale = false): Block =>
+    block(s.child(name), 'conv', cinb, cout, kk, stride, pad, relu, zeroScale);
   const up = (name: string, cinb: number, cout: number): Block => block(s.child(name), 'convT', cinb, cout, 4, 2, 1, true);
 
   const F0 = b('F0', k, c, 5, 1, 2);
@@ -68,7 +68,7 @@ export function buildDbn(opts: DbnOptions, seed: number): Model {
   const U2 = up('U2', 4 * c, 2 * c);
   const F5 = [b('F5_1', 2 * c, 2 * c), b('F5_2', 2 * c, c)];
   const U3 = up('U3', c, c);
-  const F6 = [b('F6_1', c, k), block(s.child('F6_2'), 'conv', k, 3, 3, 1, 1, false, opts.zeroInitResidual ?? false)];
+  const F6 = [b('F6_1', c, k), b('F6_2', k, 3, 3, 1, 1, false, opts.zeroInitResidual ?? false)];
 
   const seq = (blocks: Block[], p: Params, x: Tensor, t: boolean): Tensor => blocks.reduce((h, blk) => blk(p, h, t), x);
 
