@@ -10,8 +10,8 @@ import type { Tensor, Tensor4D } from '../src/runtime/index.ts';
 import { ParamStore } from '../src/nn/params.ts';
 import { conv2dLayer } from '../src/nn/layers.ts';
 import { makeModel, type Model } from '../src/models/model.ts';
-import { defineComponent, strict, PositiveInt, experiment, losses, optim } from '../src/spec/index.ts';
-import { synthetic } from '../src/spec/datasets.ts';
+import { defineComponent, strict, PositiveInt, experiment, losses, optim } from '../src/index.ts';
+import { synthetic } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 function buildTinyResNet(o: { frames: number; features: number; layers: number }, seed: number): Model {

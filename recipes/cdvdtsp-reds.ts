@@ -2,8 +2,8 @@
 // windows, the PWC-Net flow network, the temporal sharpness prior and the two-stage cascade.
 // Pretrained PWC-Net: `--set model.flowWeights=FILE` (docs/models.md); without it the flow
 // network starts from its initialisation and the build says so.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { reds, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { reds, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,6 +1,6 @@
 // DBLRNet (Zhang et al. 2018) on DVD, as the original's configs/dblrnet/dblrnet_dvd.yaml.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,7 +1,7 @@
 // DBN on GoPro, as the original's configs/dbn/dbn_gopro.yaml.
 //   npx tsx recipes/dbn-gopro.ts [--set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test]
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

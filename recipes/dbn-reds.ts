@@ -1,7 +1,7 @@
 // DBN on REDS, as the original's configs/dbn/dbn_reds.yaml (batch 4, 301 epochs).
 //   npx tsx recipes/dbn-reds.ts [--set data.train.rootGt=... --set data.train.rootInput=...]
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { reds, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { reds, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,8 +1,8 @@
 // EDVR (Wang et al. 2019, BasicSR version) on DVD, as the original's configs/edvr/edvr_dvd.yaml:
 // 64 features, 10 reconstruction blocks, hr_in with pre-deblurring and TSA fusion.
 // recipes/edvr-l-dvd.ts is the large variant.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,7 +1,7 @@
 // EDVR-L (Wang et al. 2019) on DVD, as the original's configs/edvr/edvr_l_dvd.yaml: 128 features,
 // 40 reconstruction blocks, hr_in with pre-deblurring and TSA fusion.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,7 +1,7 @@
 // IFIRNN (Nah et al. 2019) on DVD, as the original's configs/ifirnn/ifirnn_dvd.yaml: 12-frame
 // clips, every frame restored. (The original config had no meta-arch; single-scale here.)
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

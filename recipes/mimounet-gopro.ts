@@ -2,8 +2,8 @@
 // three output scales, L1 in the image domain and in the 2-D frequency domain. The frequency
 // term has the paper's weight 0.1 (`--set strategy.fftWeight=1` for SimDeblur's weighting).
 // Use models.mimoUnetPlus() for MIMO-UNet+.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { mimo } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -1,8 +1,8 @@
 // MSCNN / DeepDeblur (Nah et al. 2017) on GoPro, as the original's configs/mscnn/mscnn_gopro.yaml:
 // single frames, 3-scale pyramids, L1 per scale. (The original config lacked its multi-scale
 // meta-arch and used a legacy loss form, and crashed.)
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { multiScale } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -4,8 +4,8 @@
 // a frozen BIMNet; validation on whole videos (the original restored each frame from a 3-frame
 // clip with the blurry frame as its "previous output"). Give the pretrained BIMNet with
 // `--set model.bimnetWeights=FILE` (docs/models.md); without it the flow network is random.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -3,8 +3,8 @@
 // (pvdnetRecurrent), the large backbone with a frozen BIMNet; validation on whole videos of
 // blur_gamma (the original's 3-frame clips scored every third frame, each from a blurry
 // "previous output"). Pretrained BIMNet: `--set model.bimnetWeights=FILE` (docs/models.md).
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

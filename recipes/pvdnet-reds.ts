@@ -3,8 +3,8 @@
 // large backbone with a frozen BIMNet; validation on whole videos (the original's 50-frame
 // clips restarted the recurrence at each clip). Pretrained BIMNet:
 // `--set model.bimnetWeights=FILE` (docs/models.md).
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { reds, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { reds, originalAugment } from '../src/data/components.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -13,8 +13,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { lastValueFrom } from 'rxjs';
-import { experiment, models, losses, optim, schedules, overrideExperiment } from '../src/spec/index.ts';
-import { gopro, crop, hflip, vflip } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules, overrideExperiment } from '../src/index.ts';
+import { gopro, crop, hflip, vflip } from '../src/data/components.ts';
 import { synthesize } from '../src/synth/index.ts';
 import { interpret } from '../src/engine/interpret.ts';
 import { train } from '../src/engine/train.ts';

@@ -1,8 +1,8 @@
 // Restormer (Zamir et al. 2022) on DVD, as the original's configs/restormer/restormer_dvd.yaml:
 // single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
 // (The original validated on its training root; this recipe uses the DVD test split.)
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,7 +1,7 @@
 // Restormer (Zamir et al. 2022) on GOPRO, as the original's configs/restormer/restormer_gopro.yaml:
 // single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

@@ -1,8 +1,8 @@
 // SRN (Tao et al. 2018) on GoPro, as the original's configs/srn/srn_gopro.yaml: single frames,
 // 3 scales, MSE per scale. The config's with_lstm False was ignored by the original, which always
 // ran the ConvLSTM; this recipe keeps the LSTM, passing its hidden state on as the paper does.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { multiScale } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -2,8 +2,8 @@
 // clips (with temporal reversal), the cell optimised after every frame (stfanRecurrent),
 // validation on whole videos (the original's 5-frame clips restarted the recurrence at each
 // clip). The config's legacy loss entry crashed the original; it meant Charbonnier.
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment, reverse } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment, reverse } from '../src/data/components.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -4,8 +4,8 @@
 // original's 3-frame clips restarted the recurrence at each clip).
 // The perceptual loss needs ImageNet VGG19 weights: scripts/convert-vgg19.py writes them to
 // weights/vgg19-features.safetensors (docs/losses.md).
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { gopro, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { gopro, originalAugment } from '../src/data/components.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

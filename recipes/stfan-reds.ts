@@ -2,8 +2,8 @@
 // clips, the cell optimised after every frame (stfanRecurrent), MSE plus 0.01 x the VGG19
 // perceptual loss (weights: scripts/convert-vgg19.py, docs/losses.md); validation on whole
 // videos (the original's 20-frame clips restarted the recurrence at each clip).
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { reds, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { reds, originalAugment } from '../src/data/components.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 

@@ -1,8 +1,8 @@
 // STRCNN (Kim et al. 2017) on DVD, as the original's configs/strcnn/strcnn_dvd.yaml: 12-frame
 // clips restoring the 8 middle frames. (The original config had no meta-arch and a legacy loss
 // form, and crashed; here it is single-scale with Charbonnier, as intended.)
-import { experiment, models, losses, optim, schedules } from '../src/spec/index.ts';
-import { dvd, originalAugment } from '../src/spec/datasets.ts';
+import { experiment, models, losses, optim, schedules } from '../src/index.ts';
+import { dvd, originalAugment } from '../src/data/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({

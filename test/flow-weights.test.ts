@@ -12,7 +12,7 @@ import { buildPvdnet, PVDNET_BIMNET_PREFIX, PVDNET_DEFAULTS } from '../src/model
 import { setFlowWeightsWarningSink, warnFlowWeights } from '../src/models/flow-weights.ts';
 import { stateDict } from '../src/models/model.ts';
 import type { Model } from '../src/models/model.ts';
-import { buildComponent, decodeComponent } from '../src/spec/index.ts';
+import { buildComponent, decodeComponent } from '../src/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'parity');

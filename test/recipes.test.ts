@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { synthesize } from '../src/synth/index.ts';
 import { loadRecipe } from '../src/cli/recipe.ts';
-import { decodeExperiment } from '../src/spec/index.ts';
+import { decodeExperiment } from '../src/index.ts';
 import { isRight } from 'fp-ts/lib/Either.js';
 import { tempDir } from './helpers/engine.ts';
 import { writeSafetensors } from '../src/io/safetensors.ts';

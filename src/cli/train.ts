@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { lastValueFrom, tap } from 'rxjs';
-import { overrideExperiment, type Experiment } from '../spec/index.ts';
+import { overrideExperiment, type Experiment } from '../index.ts';
 import { interpret } from '../engine/interpret.ts';
 import { train } from '../engine/train.ts';
 import { standardHooks } from '../engine/hooks/index.ts';

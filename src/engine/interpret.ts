@@ -1,15 +1,14 @@
 // The interpreter: turns a decoded experiment value into the live objects of a run.
-import type { Experiment } from '../spec/experiment.ts';
-import { baseLr, buildComponent, stepUnit, type ComponentSpec } from '../spec/index.ts';
+import type { Experiment } from '../config/experiment.ts';
+import { buildComponent, type ComponentSpec } from '../config/index.ts';
+import { baseLr, stepUnit } from '../components.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { isBuiltinDataset, type DatasetContext } from '../spec/datasets.ts';
+import { isBuiltinDataset, type DatasetContext } from '../data/components.ts';
 import { datasetSource, openParallelLoader } from '../data/parallel-loader.ts';
 import type { LoaderOptions } from '../data/loader.ts';
 import { ema } from '../optim/ema.ts';
 import type { Strategy } from './strategy.ts';
 import type { LossTerm, TrainSetup } from './setup.ts';
-// Built-in components the engine provides: strategies (datasets come with spec/datasets.ts).
-import './strategies/components.ts';
 
 export interface InterpretOptions {
   /** Overrides `experiment.workDir`. */
@@ -46,7 +45,7 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
   // Built-in datasets load in worker threads when asked; user-defined ones in this thread.
   const parallel = !opts.evalOnly && exp.data.workers > 0 && isBuiltinDataset(exp.data.train.type);
   const loader = parallel
-    ? await openParallelLoader(datasetSource(new URL('../spec/datasets.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
+    ? await openParallelLoader(datasetSource(new URL('../data/components.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
     : undefined;
   const train = opts.evalOnly ? undefined : (loader?.dataset ?? (await dataset(exp.data.train, trainCtx)));
   return {

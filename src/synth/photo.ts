@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { fromBytes, type RgbImage } from './render.ts';
 
 /** The photographs shipped with the project (see assets/images/SOURCES.md). */
-export const defaultImagesDir = fileURLToPath(new URL('../../assets/images/', import.meta.url));
+export const defaultImagesDir = fileURLToPath(new URL('../../assets/images', import.meta.url));
 
 const PHOTO_EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.bmp']);
 

@@ -1,6 +1,6 @@
 // Training strategies as experiment components (`strategy: { type: 'multiScale', numScales: 3 }`).
-import { defineComponent } from '../../spec/registry.ts';
-import { NonNegNumber, PositiveInt, strict } from '../../spec/codecs.ts';
+import { defineComponent } from '../../config/registry.ts';
+import { NonNegNumber, PositiveInt, strict } from '../../config/codecs.ts';
 import { singleScale as singleScaleStrategy, type Strategy } from '../strategy.ts';
 import { multiScale as multiScaleStrategy } from './multi-scale.ts';
 import { mimo as mimoStrategy } from './mimo.ts';

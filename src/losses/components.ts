@@ -1,9 +1,10 @@
 // Built-in loss components. A loss spec has no weight: the experiment's `loss.terms` carry the
 // weights (`term(spec, weight)`), so there is one place for them.
-import { charbonnier as charbonnierLoss, hem as hemLoss, l1 as l1Loss, mse as mseLoss, perceptualLoss, sharedVgg19Features } from '../losses/index.ts';
-import type { ComponentSpec } from './registry.ts';
-import { arrayOf, Bool, NonEmptyString, NonNegNumber, oneOf, Probability, strict, UnitInterval } from './codecs.ts';
-import { defineComponent } from './registry.ts';
+import { charbonnier as charbonnierLoss, hem as hemLoss, l1 as l1Loss, mse as mseLoss, perceptualLoss, sharedVgg19Features } from './index.ts';
+import type { ComponentSpec } from '../config/registry.ts';
+import type { LossTermSpec } from '../config/experiment.ts';
+import { arrayOf, Bool, NonEmptyString, NonNegNumber, oneOf, Probability, strict, UnitInterval } from '../config/codecs.ts';
+import { defineComponent } from '../config/registry.ts';
 
 export const mse = defineComponent({
   kind: 'loss',
@@ -52,11 +53,6 @@ export const perceptual = defineComponent({
   describe: 'VGG19 perceptual loss (relu1_2, relu2_2, conv3_3) with torchvision weights from a safetensors file',
 });
 
-/** One weighted term of `experiment.loss.terms`. */
-export interface LossTermSpec {
-  weight: number;
-  loss: ComponentSpec;
-}
 
 export function term(loss: ComponentSpec, weight = 1): LossTermSpec {
   return { weight, loss };

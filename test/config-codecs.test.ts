@@ -16,10 +16,10 @@ import {
   withChecks,
   withDefault,
   withDefaults,
-} from '../src/spec/codecs.ts';
-import { decodeWith, formatErrors } from '../src/spec/errors.ts';
-import { closest, editDistance } from '../src/spec/suggest.ts';
-import { buildComponent, componentCodec, defineComponent, listComponents, registeredTypes } from '../src/spec/registry.ts';
+} from '../src/config/codecs.ts';
+import { decodeWith, formatErrors } from '../src/config/errors.ts';
+import { closest, editDistance } from '../src/config/suggest.ts';
+import { buildComponent, componentCodec, defineComponent, listComponents, registeredTypes } from '../src/config/registry.ts';
 
 function errorsOf<A>(r: Either<string[], A>): string[] {
   assert.ok(isLeft(r), `expected a failure, got ${JSON.stringify(r)}`);

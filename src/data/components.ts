@@ -2,13 +2,13 @@
 // and, for training, the experiment's augmentations; it may return a promise (readers index
 // their files first).
 import * as t from 'io-ts';
-import { syntheticDataset, syntheticDefaults } from '../data/synthetic.ts';
-import type { Dataset } from '../data/dataset.ts';
-import { bsdDataset, dvdDataset, folderDataset, goproDataset, redsDataset } from '../data/readers.ts';
-import type { AugmentSpec } from '../data/augment.ts';
-import { samplingModes } from '../data/sampling.ts';
-import { Bool, NonEmptyString, oneOf, pairOf, PositiveInt, PositiveNumber, Probability, strict } from './codecs.ts';
-import { buildComponent, defineComponent, type ComponentSpec } from './registry.ts';
+import { syntheticDataset, syntheticDefaults } from './synthetic.ts';
+import type { Dataset } from './dataset.ts';
+import { bsdDataset, dvdDataset, folderDataset, goproDataset, redsDataset } from './readers.ts';
+import type { AugmentSpec } from './augment.ts';
+import { samplingModes } from './sampling.ts';
+import { Bool, NonEmptyString, oneOf, pairOf, PositiveInt, PositiveNumber, Probability, strict } from '../config/codecs.ts';
+import { buildComponent, defineComponent, type ComponentSpec } from '../config/registry.ts';
 
 export interface DatasetContext {
   readonly split: 'train' | 'val' | 'test';

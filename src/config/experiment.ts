@@ -5,12 +5,12 @@ import { isLeft, type Either } from 'fp-ts/lib/Either.js';
 import { arrayOf, Bool, isPlainObject, NonEmptyString, NonNegInt, NonNegNumber, ownValue, PositiveInt, PositiveNumber, Probability, Str, strict, withChecks, withDefault, withDefaults } from './codecs.ts';
 import { decodeOrThrow, decodeWith, showValue } from './errors.ts';
 import { componentCodec, type ComponentSpec } from './registry.ts';
-import type { LossTermSpec } from './losses.ts';
-// The built-in components must be registered before any experiment is decoded.
-import './models.ts';
-import './losses.ts';
-import './optim.ts';
-import './schedules.ts';
+
+/** One weighted term of `experiment.loss.terms`. */
+export interface LossTermSpec {
+  weight: number;
+  loss: ComponentSpec;
+}
 
 export interface DataSection {
   train: ComponentSpec;

@@ -9,10 +9,10 @@ import {
   multiStep as multiStepLr,
   warmupCosineRestart as warmupCosineRestartLr,
   warmupMultiStep as warmupMultiStepLr,
-} from '../optim/schedules.ts';
-import { arrayOf, NonNegInt, NonNegNumber, oneOf, PositiveInt, strict } from './codecs.ts';
-import type { Problem } from './codecs.ts';
-import { defineComponent, type ComponentSpec } from './registry.ts';
+} from './schedules.ts';
+import { arrayOf, NonNegInt, NonNegNumber, oneOf, PositiveInt, strict } from '../config/codecs.ts';
+import type { Problem } from '../config/codecs.ts';
+import { defineComponent, type ComponentSpec } from '../config/registry.ts';
 
 /** What t counts for a decoded schedule spec (every schedule has `stepEvery`). */
 export function stepUnit(spec: ComponentSpec): 'epoch' | 'iteration' {

@@ -1,8 +1,8 @@
 // Built-in optimizer components. `lr` is the base learning rate handed to the schedule; the
 // optimizer itself is built without it (it receives the scheduled rate at every step).
-import { adam as adamOpt, adamw as adamwOpt, sgd as sgdOpt } from '../optim/index.ts';
-import { Bool, NonNegNumber, pairOf, strict, UnitInterval } from './codecs.ts';
-import { defineComponent, type ComponentSpec } from './registry.ts';
+import { adam as adamOpt, adamw as adamwOpt, sgd as sgdOpt } from './index.ts';
+import { Bool, NonNegNumber, pairOf, strict, UnitInterval } from '../config/codecs.ts';
+import { defineComponent, type ComponentSpec } from '../config/registry.ts';
 
 /** The base learning rate of a decoded optimizer spec (every optimizer has `lr`). */
 export function baseLr(spec: ComponentSpec): number {

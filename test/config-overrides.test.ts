@@ -1,9 +1,9 @@
 import { test } from 'node:test';
-import { registeredTypes } from '../src/spec/registry.ts';
+import { registeredTypes } from '../src/config/registry.ts';
 import assert from 'node:assert/strict';
 import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
-import { applyOverrides, decodeExperiment, overrideExperiment, parseOverride } from '../src/spec/overrides.ts';
-import { defineComponent, experiment, losses, models, optim, PositiveInt, strict } from '../src/spec/index.ts';
+import { applyOverrides, decodeExperiment, overrideExperiment, parseOverride } from '../src/config/overrides.ts';
+import { defineComponent, experiment, losses, models, optim, PositiveInt, strict } from '../src/index.ts';
 
 function errorsOf<A>(r: Either<string[], A>): string[] {
   assert.ok(isLeft(r), `expected a failure, got ${JSON.stringify(r)}`);

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { registeredTypes } from '../src/spec/registry.ts';
+import { registeredTypes } from '../src/config/registry.ts';
 import assert from 'node:assert/strict';
 import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import type { Tensor } from '@tensorflow/tfjs';
@@ -25,7 +25,7 @@ import {
   term,
   type Experiment,
   type ExperimentInput,
-} from '../src/spec/index.ts';
+} from '../src/index.ts';
 
 function errorsOf<A>(r: Either<string[], A>): string[] {
   assert.ok(isLeft(r), `expected a failure, got ${JSON.stringify(r)}`);
