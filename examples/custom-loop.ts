@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { lastValueFrom, tap } from 'rxjs';
 import { syntheticDataset } from '../src/data/synthetic.ts';
-import { buildDbn } from '../src/models/dbn.ts';
+import { dbn } from '../src/models/dbn.ts';
 import { adam, multiStep } from '../src/optim/index.ts';
 import { charbonnier, l1 } from '../src/losses/index.ts';
 import { singleScale } from '../src/engine/strategy.ts';
@@ -22,7 +22,7 @@ const setup: TrainSetup = {
   name: 'custom-loop',
   seed,
   workDir: values['work-dir']!,
-  model: buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
+  model: dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
   strategy: singleScale,
   // Two terms: the weights and names show up in the logs.
   loss: [

@@ -20,7 +20,8 @@ import { interpret } from '../src/engine/interpret.ts';
 import { train } from '../src/engine/train.ts';
 import { progress, jsonlLog } from '../src/engine/hooks/index.ts';
 import { evaluate } from '../src/engine/evaluate.ts';
-import { writePng } from '../src/io/png.ts';
+import { encodeImage } from '../src/synth/encode.ts';
+import { writeFileAtomic } from '../src/io/atomic.ts';
 import { isMain } from '../src/cli/recipe.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 
@@ -75,7 +76,7 @@ async function quickstart(args: string[]): Promise<void> {
     if (side) {
       image = path.join(workDir, 'side-by-side.png');
       const data = Uint8Array.from(side.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
-      await writePng(image, { data, width: side.width, height: side.height, channels: 3 });
+      await writeFileAtomic(image, await encodeImage(data, side.width, side.height, { format: 'png' }));
     }
     const summary = { inputPsnr: r.inputPsnr, outputPsnr: r.psnr, gain: r.psnr - (r.inputPsnr ?? NaN), ssim: r.ssim, frames: r.frames, image, seconds: (Date.now() - t0) / 1000 };
     console.log(`held-out videos: blurry input ${r.inputPsnr?.toFixed(2)} dB -> deblurred ${r.psnr.toFixed(2)} dB (${summary.gain >= 0 ? '+' : ''}${summary.gain.toFixed(2)} dB)${image ? `; ${image}` : ''}`);

@@ -2,7 +2,7 @@
 // entry point, which re-exports it) makes every model, loss, optimiser, schedule, dataset,
 // augmentation and strategy type known to the experiment codec, so decoding an experiment never
 // depends on which other modules happened to be imported.
-export * as models from './config/models.ts';
+export * as models from './models/index.ts';
 export * as losses from './losses/components.ts';
 export * as optim from './optim/components.ts';
 export * as schedules from './optim/schedule-components.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { buildDbn } from '../src/models/dbn.ts';
+import { dbn } from '../src/models/dbn.ts';
 import { countParams, loadStateDict, stateDict } from '../src/models/model.ts';
 import { readSafetensors, toTensor, writeSafetensors } from '../src/io/safetensors.ts';
 import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
@@ -15,7 +15,7 @@ const kw = fx.meta.kwargs as { num_frames: number; in_channels: number; inner_ch
 const opts = { numFrames: kw.num_frames, inChannels: kw.in_channels, innerChannels: kw.inner_channels };
 
 test('DBN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
-  const m = buildDbn(opts, 0);
+  const m = dbn.create(opts, 0);
   try {
     assertReproducesFixture(m, fx);
   } finally {
@@ -24,7 +24,7 @@ test('DBN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
 });
 
 test('DBN(5, 3, 64) has 15,305,291 trainable parameters', () => {
-  const m = buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 1);
+  const m = dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 1);
   try {
     assert.equal(countParams(m), 15_305_291);
   } finally {
@@ -33,7 +33,7 @@ test('DBN(5, 3, 64) has 15,305,291 trainable parameters', () => {
 });
 
 test('DBN rejects clips with the wrong frame count, channels or size', () => {
-  const m = buildDbn(opts, 0);
+  const m = dbn.create(opts, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -51,8 +51,8 @@ test('DBN rejects clips with the wrong frame count, channels or size', () => {
 
 test('zeroInitResidual: DBN starts as the identity (the centre frame) and still learns; other weights unchanged', () => {
   const o = { numFrames: 3, inChannels: 3, innerChannels: 4 };
-  const id = buildDbn({ ...o, zeroInitResidual: true }, 7);
-  const plain = buildDbn(o, 7);
+  const id = dbn.create({ ...o, zeroInitResidual: true }, 7);
+  const plain = dbn.create(o, 7);
   try {
     const x = tf.randomUniform([2, 3, 16, 16, 3], 0, 1, 'float32', 1);
     const centre = x.slice([0, 1, 0, 0, 0], [2, 1, 16, 16, 3]).reshape([2, 16, 16, 3]);
@@ -79,7 +79,7 @@ test('zeroInitResidual: DBN starts as the identity (the centre frame) and still 
 });
 
 test('a DBN training step leaks no tensors; BN running stats move in training mode only', () => {
-  const m = buildDbn({ numFrames: 3, inChannels: 3, innerChannels: 4 }, 7);
+  const m = dbn.create({ numFrames: 3, inChannels: 3, innerChannels: 4 }, 7);
   try {
     const x = tf.randomUniform([2, 3, 16, 16, 3], 0, 1, 'float32', 1);
     const target = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 2);
@@ -106,7 +106,7 @@ test('a DBN training step leaks no tensors; BN running stats move in training mo
 });
 
 test('loadStateDict: clear errors for missing, unexpected and mis-shaped keys; nothing assigned on error', () => {
-  const m = buildDbn(opts, 0);
+  const m = dbn.create(opts, 0);
   try {
     const w0 = m.params['F0.0.weight']!.dataSync().slice();
     const { 'D1.0.bias': _dropped, ...missing } = fx.weights;
@@ -127,8 +127,8 @@ test('loadStateDict: clear errors for missing, unexpected and mis-shaped keys; n
 });
 
 test('stateDict: PyTorch-layout export equals the loaded file and reloads through safetensors', () => {
-  const a = buildDbn(opts, 0);
-  const b = buildDbn(opts, 123);
+  const a = dbn.create(opts, 0);
+  const b = dbn.create(opts, 123);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbn-'));
   try {
     loadStateDict(a, fx.weights, { layout: 'pytorch', strict: true });

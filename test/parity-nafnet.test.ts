@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { buildNafnet } from '../src/models/nafnet.ts';
+import { nafnet } from '../src/models/nafnet.ts';
 import { countParams, loadStateDict } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
 import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
@@ -12,7 +12,7 @@ const kw = fx.meta.kwargs as { img_channel: number; width: number; middle_blk_nu
 const opts = { imgChannels: kw.img_channel, width: kw.width, middleBlkNum: kw.middle_blk_num, encBlkNums: kw.enc_blk_nums, decBlkNums: kw.dec_blk_nums };
 
 function loaded() {
-  const m = buildNafnet(opts, 0);
+  const m = nafnet.create(opts, 0);
   loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
   return m;
 }
@@ -58,7 +58,7 @@ test('NAFNet pads right/bottom to a multiple of 2^levels and crops back', () => 
 });
 
 test('NAFNet(width 64, enc [1,1,1,28], middle 1, dec [1,1,1,1]) has 67,888,835 trainable parameters', () => {
-  const m = buildNafnet({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 1);
+  const m = nafnet.create({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 1);
   try {
     assert.equal(countParams(m), 67_888_835);
   } finally {
@@ -67,7 +67,7 @@ test('NAFNet(width 64, enc [1,1,1,28], middle 1, dec [1,1,1,1]) has 67,888,835 t
 });
 
 test('NAFNet rejects bad inputs with clear errors', () => {
-  const m = buildNafnet({ ...opts, width: 4 }, 0);
+  const m = nafnet.create({ ...opts, width: 4 }, 0);
   try {
     for (const [shape, re] of [[[1, 2, 8, 8, 3], /exactly one frame/], [[1, 8, 8, 1], /1 channels/], [[8, 8, 3], /\[B, H, W, C\]/]] as const) {
       const x = tf.zeros([...shape]);
@@ -77,11 +77,11 @@ test('NAFNet rejects bad inputs with clear errors', () => {
   } finally {
     m.dispose();
   }
-  assert.throws(() => buildNafnet({ ...opts, decBlkNums: [1] }, 0), /same length/);
+  assert.throws(() => nafnet.create({ ...opts, decBlkNums: [1] }, 0), /same length/);
 });
 
 test('a NAFNet training step leaks no tensors and changes the weights', () => {
-  const m = buildNafnet({ imgChannels: 3, width: 4, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 3);
+  const m = nafnet.create({ imgChannels: 3, width: 4, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 3);
   try {
     const x = tf.randomUniform([2, 12, 12, 3], 0, 1, 'float32', 1);
     const target = tf.randomUniform([2, 12, 12, 3], 0, 1, 'float32', 2);

@@ -5,20 +5,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../src/runtime/index.ts';
+import sharp from 'sharp';
 import { JsonlWriter, readJsonl } from '../src/io/jsonl.ts';
-import { decodePng, encodePng } from '../src/io/png.ts';
-import {
-  FILE_VERSION,
-  SummaryWriter,
-  crc32c,
-  decodeEvent,
-  encodeEvent,
-  frameRecord,
-  listEventFiles,
-  maskedCrc32c,
-  readEvents,
-  readRecords,
-} from '../src/io/tensorboard.ts';
+import { FILE_VERSION, SummaryWriter, crc32c, encodeEvent, frameRecord, maskedCrc32c, type RawImage } from '../src/io/tensorboard.ts';
+import { decodeEvent, listEventFiles, readEvents, readRecords } from './helpers/tensorboard.ts';
+
+/** PNG bytes from sharp, as a plain Uint8Array (what the event decoder returns). */
+async function sharpPng(data: Uint8Array, width: number, height: number, channels: 1 | 2 | 3 | 4): Promise<Uint8Array> {
+  return Uint8Array.from(await sharp(data, { raw: { width, height, channels } }).png().toBuffer());
+}
+
+/** Pixels and channel count of PNG bytes, decoded by sharp. */
+async function decodePng(png: Uint8Array): Promise<{ data: Uint8Array; channels: number }> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { data: Uint8Array.from(data), channels: info.channels };
+}
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tb-test-'));
@@ -41,8 +42,8 @@ test('crc32c matches the RFC 3720 / iSCSI test vectors', () => {
   assert.equal(maskedCrc32c(new TextEncoder().encode('123456789')), ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) % 2 ** 32);
 });
 
-test('events round-trip through the protobuf encoding', () => {
-  const png = encodePng({ data: Uint8Array.of(1, 2, 3, 4, 5, 6), width: 2, height: 1, channels: 3 });
+test('events round-trip through the protobuf encoding', async () => {
+  const png = await sharpPng(Uint8Array.of(1, 2, 3, 4, 5, 6), 2, 1, 3);
   const events = [
     { wallTime: 1234.5, step: 0, fileVersion: FILE_VERSION },
     { wallTime: 1.25, step: 2 ** 40, summary: [{ tag: 'loss/train', simpleValue: 0 }] },
@@ -57,7 +58,7 @@ test('events round-trip through the protobuf encoding', () => {
   );
 });
 
-test('SummaryWriter writes scalars and images that read back with valid CRCs', () => {
+test('SummaryWriter writes scalars and images that read back with valid CRCs', async () => {
   const dir = tempDir();
   try {
     const w = new SummaryWriter(dir, { now: fakeClock(), flushEvery: 1000 });
@@ -67,7 +68,7 @@ test('SummaryWriter writes scalars and images that read back with valid CRCs', (
     w.scalar('loss', 0.05, 2);
     const rgb = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) & 0xff);
     w.image('sample', { rgb, height: 4, width: 3 }, 2);
-    const gray = encodePng({ data: Uint8Array.of(0, 128, 255, 7), width: 2, height: 2, channels: 1 });
+    const gray = await sharpPng(Uint8Array.of(0, 128, 255, 7), 2, 2, 1);
     w.image('gray', gray, 3);
     w.close();
     w.close(); // idempotent
@@ -95,10 +96,50 @@ test('SummaryWriter writes scalars and images that read back with valid CRCs', (
     assert.equal(image.tag, 'sample');
     assert.equal(events[4]!.step, 2);
     assert.deepEqual({ ...image.image!, encodedImageString: undefined }, { height: 4, width: 3, colorspace: 3, encodedImageString: undefined });
-    assert.deepEqual(decodePng(image.image!.encodedImageString).data, rgb);
+    assert.deepEqual((await decodePng(image.image!.encodedImageString)).data, rgb);
     const grayValue = events[5]!.summary![0]!;
     assert.deepEqual([grayValue.image!.height, grayValue.image!.width, grayValue.image!.colorspace], [2, 2, 1]);
     assert.deepEqual(grayValue.image!.encodedImageString, gray);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('image summaries of raw pixels are PNGs that sharp and TensorFlow decode exactly', async () => {
+  const dir = tempDir();
+  try {
+    const w = new SummaryWriter(dir, { now: fakeClock() });
+    const images: RawImage[] = [];
+    for (const channels of [1, 2, 3, 4] as const) {
+      const [width, height] = [13, 9];
+      // Noise plus ramps, so row differences wrap around in both directions.
+      const data = Uint8Array.from({ length: width * height * channels }, (_, i) => (i % 7 < 3 ? (i * 2654435761) >>> 24 : i * 3 + Math.floor(i / (width * channels))) & 0xff);
+      images.push({ data, width, height, channels });
+      w.image(`c${channels}`, images.at(-1)!, channels);
+    }
+    assert.throws(() => w.image('short', { rgb: new Uint8Array(5), height: 1, width: 2 }, 9), /image short: 2x1x3 needs 6 bytes, got 5/);
+    assert.throws(() => w.image('empty', { data: new Uint8Array(0), width: 0, height: 1, channels: 3 }, 9), /bad size 0x1/);
+    assert.throws(() => w.image('gif', new TextEncoder().encode('GIF89a................................'), 9), /image gif: not PNG bytes/);
+    // Palette PNGs decode to RGB.
+    const palette = await sharp(images[2]!.data, { raw: { width: 13, height: 9, channels: 3 } }).png({ palette: true, colours: 4 }).toBuffer();
+    w.image('palette', palette, 5);
+    w.close();
+
+    const events = readEvents(w.file).slice(1);
+    for (const [i, image] of images.entries()) {
+      const v = events[i]!.summary![0]!.image!;
+      assert.deepEqual([v.width, v.height, v.colorspace], [image.width, image.height, image.channels]);
+      const back = await decodePng(v.encodedImageString);
+      assert.equal(back.channels, image.channels);
+      assert.deepEqual(back.data, image.data, `channels ${image.channels}`);
+      if (tf.node !== undefined && image.channels !== 2) {
+        const decoded = tf.node.decodePng(v.encodedImageString, image.channels);
+        assert.deepEqual(Uint8Array.from(decoded.dataSync()), image.data);
+        decoded.dispose();
+      }
+    }
+    const p = events[4]!.summary![0]!.image!;
+    assert.deepEqual([p.width, p.height, p.colorspace], [13, 9, 3]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

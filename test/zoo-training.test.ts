@@ -19,7 +19,7 @@ import { buildMscnn } from '../src/models/mscnn.ts';
 import { buildSrn } from '../src/models/srn.ts';
 import { buildMimoUnet } from '../src/models/mimounet.ts';
 import { buildRestormer } from '../src/models/restormer.ts';
-import { buildNafnet } from '../src/models/nafnet.ts';
+import { nafnet } from '../src/models/nafnet.ts';
 import { buildEdvr } from '../src/models/edvr.ts';
 import { buildCdvdTsp } from '../src/models/cdvd-tsp.ts';
 import { buildStfan } from '../src/models/stfan.ts';
@@ -51,7 +51,7 @@ const cases: Record<string, Case> = {
   srn: { build: () => buildSrn({ innerChannels: 8 }, 1), strategy: multiScale({ numScales: 3 }), frames: 1, gt: 1 },
   mimoUnet: { build: () => buildMimoUnet({ numRes: 1 }, 1), strategy: mimo({ fftWeight: 0.1 }), frames: 1, gt: 1 },
   restormer: { build: () => buildRestormer({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, 1), strategy: singleScale, frames: 1, gt: 1 },
-  nafnet: { build: () => buildNafnet({ imgChannels: 3, width: 8, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 1), strategy: singleScale, frames: 1, gt: 1 },
+  nafnet: { build: () => nafnet.create({ imgChannels: 3, width: 8, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 1), strategy: singleScale, frames: 1, gt: 1 },
   edvr: { build: () => buildEdvr({ numInCh: 3, numOutCh: 3, numFeat: 8, numFrame: 3, deformableGroups: 2, numExtractBlock: 1, numReconstructBlock: 1, centerFrameIdx: 1, hrIn: true, withPredeblur: true, withTsa: true }, 1), strategy: singleScale, frames: 3, gt: 1 },
   stfan: { build: () => buildStfan({}, 1), strategy: stfanRecurrent, frames: 3, gt: 'all', lr: 1e-4 },
   pvdnet: { build: () => buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: false }, 1), strategy: pvdnetRecurrent, frames: 4, gt: 'all', size: 64, iterations: 10 },

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildDbn } from '../models/dbn.ts';
+import { dbn } from '../models/dbn.ts';
 import { adam } from '../optim/adam.ts';
 import { charbonnier } from '../losses/index.ts';
 import { singleScale } from '../engine/strategy.ts';
@@ -24,7 +24,7 @@ export async function* dataWaitRows(opts: { workers?: number; steps?: number; ba
     await makeFrames(root, 4 + batchSize * 2);
     return openParallelLoader(goproBenchSource(root, 5, 256), { workers });
   })();
-  const model = buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0);
+  const model = dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0);
   const setup = { model, strategy: singleScale, loss: [{ name: 'charbonnier', weight: 1, fn: charbonnier() }], optimizer: adam() } as unknown as TrainSetup;
   try {
     let waited = 0;

@@ -4,8 +4,8 @@
 import { tf } from '../runtime/index.ts';
 import type { Scalar, Tensor, Variable } from '../runtime/index.ts';
 import type { Params } from '../nn/params.ts';
-import { buildDbn } from '../models/dbn.ts';
-import { buildNafnet } from '../models/nafnet.ts';
+import { dbn } from '../models/dbn.ts';
+import { nafnet } from '../models/nafnet.ts';
 import { buildDblrnet } from '../models/dblrnet.ts';
 import { buildStrcnn } from '../models/strcnn.ts';
 import { buildIfirnn } from '../models/ifirnn.ts';
@@ -44,10 +44,10 @@ const pyramid128 = [[1, 128, 128, 3], [1, 64, 64, 3], [1, 32, 32, 3]];
 
 /** The full-size configurations of the original recipes, at the sizes of the reference table. */
 export const modelBenchCases: readonly ModelBenchCase[] = [
-  { name: 'dbn', build: () => buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0), input: [[1, 5, 128, 128, 3]] },
+  { name: 'dbn', build: () => dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0), input: [[1, 5, 128, 128, 3]] },
   {
     name: 'nafnet-w64',
-    build: () => buildNafnet({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 0),
+    build: () => nafnet.create({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 0),
     input: [[1, 128, 128, 3]],
   },
   { name: 'dblrnet', build: () => buildDblrnet({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0), input: [[1, 5, 128, 128, 3]] },

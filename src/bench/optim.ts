@@ -3,7 +3,7 @@
 // large ones memory-bound (NAFNet-GoPro).
 import { tf } from '../runtime/index.ts';
 import type { Model } from '../models/model.ts';
-import { buildDbn } from '../models/dbn.ts';
+import { dbn } from '../models/dbn.ts';
 import { adam } from '../optim/adam.ts';
 import { modelBenchCases } from './models.ts';
 import { median } from './timing.ts';
@@ -31,7 +31,7 @@ function fullSize(name: string): () => Model {
 
 const cases: ReadonlyArray<readonly [string, () => Model]> = [
   // The quickstart's DBN: many small tensors.
-  ['DBN(16)', () => buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 16 }, 0)],
+  ['DBN(16)', () => dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 16 }, 0)],
   ['DBN', fullSize('dbn')],
   ['NAFNet-GoPro', fullSize('nafnet-w64')],
 ];

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { doctorReport, formatDoctor } from './doctor.ts';
 import { runBench } from './bench.ts';
-import { runParity } from './parity.ts';
+import { runParity } from '../models/parity.ts';
 import { trainCommand } from './train.ts';
 import { testCommand } from './test.ts';
 import { synthCommand } from './synth.ts';

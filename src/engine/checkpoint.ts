@@ -106,13 +106,20 @@ export function loadTrainingState(dir: string, state: CheckpointState): { optimi
   };
 }
 
+/** The iteration in a periodic checkpoint's directory name (`iter_<n>`). */
+export function checkpointIteration(dir: string): number {
+  const m = /^iter_(\d+)$/.exec(path.basename(dir));
+  if (!m) throw new Error(`${dir}: not a periodic checkpoint directory (iter_<n>)`);
+  return Number(m[1]);
+}
+
 /** Checkpoint directories under `root` (named `iter_<n>`), oldest first. */
 export function listCheckpoints(root: string): string[] {
   if (!fs.existsSync(root)) return [];
   return fs
     .readdirSync(root)
     .filter((d) => /^iter_\d+$/.test(d) && fs.existsSync(path.join(root, d, 'state.json')))
-    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    .sort((a, b) => checkpointIteration(a) - checkpointIteration(b))
     .map((d) => path.join(root, d));
 }
 

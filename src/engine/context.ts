@@ -1,11 +1,11 @@
-// The mutable side of a run: counters, the best metric so far, pending hook work, and the
-// operations hooks may perform on the live model (validate, checkpoint, stop).
+// The mutable side of a run: counters, the best metric so far, pending hook work, how the run
+// is to stop, and the operations hooks may perform on the live model (validate, checkpoint, stop).
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../runtime/index.ts';
 import type { TrainSetup } from './setup.ts';
 import { evaluate, type EvalResult } from './evaluate.ts';
-import { listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint } from './checkpoint.ts';
+import { checkpointIteration, listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint } from './checkpoint.ts';
 
 export class TrainContext {
   epoch = 0;
@@ -15,13 +15,22 @@ export class TrainContext {
   bestPsnr: number | null = null;
   lastMetrics: Record<string, number> = {};
   readonly startedAt = Date.now();
+  /**
+   * Resolves once the loop has let go of the setup: after `end`, after an error, or, when the
+   * subscriber unsubscribed, once the step in progress and the hook work it waits for are done.
+   * Only then may the setup be disposed.
+   */
+  readonly done: Promise<void>;
   private readonly pending = new Set<Promise<unknown>>();
-  private stopFlag = false;
+  private stopMode: 'none' | 'stop' | 'abandon' = 'none';
+  private markDone!: () => void;
 
   constructor(
     readonly setup: TrainSetup,
     readonly itersPerEpoch: number,
-  ) {}
+  ) {
+    this.done = new Promise<void>((resolve) => (this.markDone = resolve));
+  }
 
   get checkpointsDir(): string {
     return path.join(this.setup.workDir, 'checkpoints');
@@ -40,19 +49,37 @@ export class TrainContext {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
-  /** Stop after the current step; the run then checkpoints and ends. */
+  /**
+   * Stop after the current step; the run then checkpoints, emits `end` (reason 'stopped') and
+   * completes. What `train`'s abort signal does.
+   */
   requestStop(): void {
-    this.stopFlag = true;
+    if (this.stopMode === 'none') this.stopMode = 'stop';
   }
 
+  /** Stop after the current step without a checkpoint or further events (the subscriber left). */
+  abandon(): void {
+    this.stopMode = 'abandon';
+  }
+
+  /** A stop was requested (or the run was abandoned). */
   get stopRequested(): boolean {
-    return this.stopFlag;
+    return this.stopMode !== 'none';
   }
 
-  async validate(onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
-    const { val, model, strategy, valBatchSize, validation } = this.setup;
+  get abandoned(): boolean {
+    return this.stopMode === 'abandon';
+  }
+
+  /** Called by the loop when it has exited. */
+  finish(): void {
+    this.markDone();
+  }
+
+  async validate(opts: { readonly saveImages?: number; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<EvalResult> {
+    const { val, model, strategy, valBatchSize } = this.setup;
     if (!val) throw new Error('validation requested but the experiment has no validation dataset (data.val)');
-    const run = () => evaluate(model, model.params, strategy, val, { batchSize: valBatchSize, saveImages: validation.saveImages, ...(onProgress ? { onProgress } : {}) });
+    const run = () => evaluate(model, model.params, strategy, val, { batchSize: valBatchSize, saveImages: opts.saveImages ?? 0, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     // With an EMA, validation sees the averaged weights (swapped in, then back).
     const r = await (this.setup.ema ? this.setup.ema.withAveraged(run) : run());
     this.lastMetrics = { psnr: r.psnr, ssim: r.ssim };
@@ -78,10 +105,13 @@ export class TrainContext {
     return dir;
   }
 
-  /** Removes periodic checkpoints beyond the newest `keep`. */
+  /**
+   * Removes periodic checkpoints beyond the newest `keep` up to the current iteration. Later ones
+   * were left by another run in the same work directory and are not this run's to remove.
+   */
   prune(keep: number): void {
-    const all = listCheckpoints(this.checkpointsDir);
-    for (const dir of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(dir, { recursive: true, force: true });
+    const ours = listCheckpoints(this.checkpointsDir).filter((dir) => checkpointIteration(dir) <= this.iteration);
+    for (const dir of ours.slice(0, Math.max(0, ours.length - keep))) fs.rmSync(dir, { recursive: true, force: true });
   }
 
   /** Restores weights, optimiser/EMA state and position from a checkpoint directory. */

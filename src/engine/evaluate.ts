@@ -8,7 +8,20 @@ import type { Model, Params } from '../models/model.ts';
 import { psnrPerImage, ssimPerImage } from '../metrics/index.ts';
 import type { Strategy } from './strategy.ts';
 import { batchTensors } from './step.ts';
-import type { ValidationEvent, VideoMetrics } from './events.ts';
+
+export interface VideoMetrics {
+  readonly psnr: number;
+  readonly ssim: number;
+  readonly frames: number;
+}
+
+/** A restored image beside its input and ground truth (input | output | gt), float RGB `[H, W, 3]` row-major. */
+export interface SideBySide {
+  readonly name: string;
+  readonly height: number;
+  readonly width: number;
+  readonly rgb: Float32Array;
+}
 
 export interface EvalResult {
   readonly psnr: number;
@@ -16,7 +29,7 @@ export interface EvalResult {
   /** PSNR of the blurry input's matching frame against the ground truth (when shapes allow). */
   readonly inputPsnr: number | null;
   readonly perVideo: Record<string, VideoMetrics>;
-  readonly images: ValidationEvent['images'];
+  readonly images: readonly SideBySide[];
   readonly frames: number;
 }
 
@@ -40,7 +53,7 @@ function alignedInput(input: Tensor, gtFrames: number, [start, end]: readonly [n
 
 export async function evaluate(model: Model, params: Params, strategy: Strategy, ds: Dataset, opts: EvalOptions): Promise<EvalResult> {
   const seen = new Map<string, { psnr: number; ssim: number; inputPsnr: number; video: string }>();
-  const images: Array<ValidationEvent['images'][number]> = [];
+  const images: SideBySide[] = [];
   const total = Math.ceil(ds.length / opts.batchSize);
   let done = 0;
   for await (const batch of epochBatches(ds, { batchSize: opts.batchSize, shuffle: false, seed: 0, dropLast: false }, 0)) {

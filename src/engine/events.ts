@@ -1,6 +1,9 @@
 // The events a training run emits. Hooks are operators over this stream; every event carries
 // the run's context so that a hook can evaluate or checkpoint the live model.
 import type { TrainContext } from './context.ts';
+import type { SideBySide, VideoMetrics } from './evaluate.ts';
+
+export type { SideBySide, VideoMetrics };
 
 export interface Position {
   /** 0-based index of the current (or just finished) epoch. */
@@ -41,12 +44,6 @@ export interface EpochEvent extends Position {
   readonly seconds: number;
 }
 
-export interface VideoMetrics {
-  readonly psnr: number;
-  readonly ssim: number;
-  readonly frames: number;
-}
-
 export interface ValidationEvent extends Position {
   readonly type: 'validation';
   readonly ctx: TrainContext;
@@ -54,8 +51,8 @@ export interface ValidationEvent extends Position {
   readonly ssim: number;
   readonly perVideo: Readonly<Record<string, VideoMetrics>>;
   readonly seconds: number;
-  /** A few restored images (input | output | gt, side by side), float RGB `[H, W, 3]` row-major. */
-  readonly images: ReadonlyArray<{ readonly name: string; readonly height: number; readonly width: number; readonly rgb: Float32Array }>;
+  /** A few restored images beside their inputs and ground truth. */
+  readonly images: readonly SideBySide[];
 }
 
 export interface CheckpointEvent extends Position {

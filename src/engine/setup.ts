@@ -1,5 +1,6 @@
 // The live objects of a run, made from an experiment value by the interpreter (or by hand in a
-// custom loop).
+// custom loop, with `trainSetup`). A setup owns tensors and possibly worker threads: release it
+// with `await using setup = ...` or `await setup.dispose()`.
 import type { Scalar, Tensor } from '../runtime/index.ts';
 import type { Optimizer } from '../optim/types.ts';
 import type { Ema } from '../optim/ema.ts';
@@ -17,7 +18,8 @@ export interface LossTerm {
   readonly fn: LossFn;
 }
 
-export interface TrainSetup {
+/** What the training loop needs; `trainSetup(parts)` makes it a disposable `TrainSetup`. */
+export interface TrainSetupParts {
   /** The experiment value, saved with every checkpoint so the run can be repeated. */
   readonly experiment: unknown;
   readonly name: string;
@@ -39,12 +41,36 @@ export interface TrainSetup {
   readonly val?: Dataset;
   readonly batchSize: number;
   readonly valBatchSize: number;
-  /** Length of the run, in epochs or in iterations. */
+  /** Length of the run, in epochs or in iterations; hooks' periods count the same unit. */
   readonly run: { readonly unit: 'epoch' | 'iteration'; readonly length: number };
-  /** Periods are in `run.unit`s. */
-  readonly validation: { readonly every: number; readonly saveImages: number };
-  readonly checkpoint: { readonly every: number; readonly keepLast: number; readonly keepBest: boolean };
-  readonly log: { readonly every: number };
   /** Releases what the setup holds besides tensors (loader worker threads). */
   readonly close?: () => Promise<void>;
+}
+
+export interface TrainSetup extends TrainSetupParts, AsyncDisposable {
+  /**
+   * Disposes the model, the optimiser state and the EMA, then calls `close`. The same as
+   * `[Symbol.asyncDispose]()`. Methods read the setup they are called on, so a copy made with
+   * a spread (`{ ...setup, ema }`) releases what the copy holds.
+   */
+  dispose(): Promise<void>;
+}
+
+async function release(this: TrainSetupParts): Promise<void> {
+  // Each part is released even when an earlier one fails; the first failure is reported.
+  let failure: { error: unknown } | undefined;
+  for (const part of [this.model, this.optimizer, this.ema]) {
+    try {
+      part?.dispose();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  await this.close?.();
+  if (failure) throw failure.error;
+}
+
+/** A disposable setup made of `parts`. */
+export function trainSetup(parts: TrainSetupParts): TrainSetup {
+  return { ...parts, dispose: release, [Symbol.asyncDispose]: release };
 }

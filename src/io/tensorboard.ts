@@ -1,5 +1,5 @@
-// TensorBoard event files written and read without TensorFlow, so logging works on every
-// backend. Layout: a sequence of TFRecords, each
+// TensorBoard event files written without TensorFlow, so logging works on every backend.
+// Layout: a sequence of TFRecords, each
 //   uint64 LE length | uint32 LE masked CRC32C(length bytes) | data | uint32 LE masked CRC32C(data)
 // whose data is a serialized `tensorflow.Event` protobuf. Only the fields we use are encoded:
 //   Event         { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5 }
@@ -7,13 +7,14 @@
 //   Summary.Value { string tag = 1; float simple_value = 2; Image image = 4 }
 //   Summary.Image { int32 height = 1; int32 width = 2; int32 colorspace = 3; bytes encoded_image_string = 4 }
 // The first record of a file carries file_version "brain.Event:2".
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodePng, readPngHeader, type RawImage } from './png.ts';
+import zlib from 'node:zlib';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { AppendFile } from './append.ts';
 
 // ---------------------------------------------------------------------------------------
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78).
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78); zlib.crc32 is the IEEE polynomial.
 
 const CRC32C_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -48,190 +49,6 @@ export function frameRecord(data: Uint8Array): Uint8Array {
   return out;
 }
 
-export interface RecordsResult {
-  readonly records: Uint8Array[];
-  /** True when the file ends in the middle of a record (a writer crashed mid-append). */
-  readonly truncatedTail: boolean;
-}
-
-/** Split a TFRecord file into record payloads, verifying both CRCs of every record. */
-export function readRecords(input: Uint8Array, source = '(buffer)'): RecordsResult {
-  const bytes = plain(input);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const records: Uint8Array[] = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    if (pos + 12 > bytes.length) return { records, truncatedTail: true };
-    if (view.getUint32(pos + 8, true) !== maskedCrc32c(bytes.subarray(pos, pos + 8))) {
-      throw new Error(`TFRecord ${source}: length CRC mismatch in record ${records.length} at byte ${pos}`);
-    }
-    const length = view.getBigUint64(pos, true);
-    if (length > BigInt(bytes.length - pos - 16)) return { records, truncatedTail: true };
-    const n = Number(length);
-    const data = bytes.subarray(pos + 12, pos + 12 + n);
-    if (view.getUint32(pos + 12 + n, true) !== maskedCrc32c(data)) {
-      throw new Error(`TFRecord ${source}: data CRC mismatch in record ${records.length} at byte ${pos}`);
-    }
-    records.push(data);
-    pos += 16 + n;
-  }
-  return { records, truncatedTail: false };
-}
-
-/** A plain Uint8Array view of the same memory, so that slices of a Buffer compare as Uint8Arrays. */
-function plain(bytes: Uint8Array): Uint8Array {
-  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-// ---------------------------------------------------------------------------------------
-// Protobuf wire format, just the pieces the messages above need.
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_BYTES = 2;
-const WIRE_FIXED32 = 5;
-
-class ProtoWriter {
-  private readonly parts: Uint8Array[] = [];
-
-  private varint(value: bigint): void {
-    // int64 negatives are sent as their 64-bit two's complement (10 bytes).
-    let v = BigInt.asUintN(64, value);
-    const bytes: number[] = [];
-    do {
-      let byte = Number(v & 0x7fn);
-      v >>= 7n;
-      if (v !== 0n) byte |= 0x80;
-      bytes.push(byte);
-    } while (v !== 0n);
-    this.parts.push(Uint8Array.from(bytes));
-  }
-
-  private key(field: number, wire: number): void {
-    this.varint(BigInt((field << 3) | wire));
-  }
-
-  int(field: number, value: number | bigint): this {
-    this.key(field, WIRE_VARINT);
-    this.varint(BigInt(value));
-    return this;
-  }
-
-  double(field: number, value: number): this {
-    this.key(field, WIRE_FIXED64);
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setFloat64(0, value, true);
-    this.parts.push(b);
-    return this;
-  }
-
-  float(field: number, value: number): this {
-    this.key(field, WIRE_FIXED32);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, value, true);
-    this.parts.push(b);
-    return this;
-  }
-
-  bytes(field: number, value: Uint8Array): this {
-    this.key(field, WIRE_BYTES);
-    this.varint(BigInt(value.length));
-    this.parts.push(value);
-    return this;
-  }
-
-  string(field: number, value: string): this {
-    return this.bytes(field, new TextEncoder().encode(value));
-  }
-
-  finish(): Uint8Array {
-    return plain(Buffer.concat(this.parts));
-  }
-}
-
-class ProtoReader {
-  private pos = 0;
-  private readonly view: DataView;
-
-  private readonly buf: Uint8Array;
-
-  constructor(
-    input: Uint8Array,
-    private readonly what: string,
-  ) {
-    this.buf = plain(input);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-  }
-
-  get done(): boolean {
-    return this.pos >= this.buf.length;
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new Error(`${this.what}: truncated protobuf`);
-  }
-
-  varint(): bigint {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      this.need(1);
-      const byte = this.buf[this.pos++]!;
-      result |= BigInt(byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) return BigInt.asUintN(64, result);
-    }
-    throw new Error(`${this.what}: malformed varint`);
-  }
-
-  key(): { field: number; wire: number } {
-    const k = Number(this.varint());
-    return { field: k >>> 3, wire: k & 7 };
-  }
-
-  double(): number {
-    this.need(8);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
-  float(): number {
-    this.need(4);
-    const v = this.view.getFloat32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  bytes(): Uint8Array {
-    const n = Number(this.varint());
-    this.need(n);
-    const v = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
-  }
-
-  string(): string {
-    return new TextDecoder('utf-8', { fatal: false }).decode(this.bytes());
-  }
-
-  /** Skip a field we do not decode (files from other writers carry more of them). */
-  skip(wire: number): void {
-    if (wire === WIRE_VARINT) this.varint();
-    else if (wire === WIRE_FIXED64) this.advance(8);
-    else if (wire === WIRE_BYTES) this.bytes();
-    else if (wire === WIRE_FIXED32) this.advance(4);
-    else throw new Error(`${this.what}: unsupported wire type ${wire}`);
-  }
-
-  private advance(n: number): void {
-    this.need(n);
-    this.pos += n;
-  }
-
-  expect(wire: number, actual: number, field: string): void {
-    if (wire !== actual) throw new Error(`${this.what}: field ${field} has wire type ${actual}, expected ${wire}`);
-  }
-}
-
 // ---------------------------------------------------------------------------------------
 
 export const FILE_VERSION = 'brain.Event:2';
@@ -258,140 +75,86 @@ export interface TbEvent {
   readonly summary?: readonly TbValue[];
 }
 
-function encodeImage(image: TbImage): Uint8Array {
-  const w = new ProtoWriter();
-  // proto3 leaves zero-valued scalars out.
-  if (image.height !== 0) w.int(1, image.height);
-  if (image.width !== 0) w.int(2, image.width);
-  if (image.colorspace !== 0) w.int(3, image.colorspace);
-  if (image.encodedImageString.length > 0) w.bytes(4, image.encodedImageString);
-  return w.finish();
-}
-
-function encodeValue(value: TbValue): Uint8Array {
-  const w = new ProtoWriter().string(1, value.tag);
-  // simple_value and image are members of a oneof, so they are written even when zero.
-  if (value.simpleValue !== undefined) w.float(2, value.simpleValue);
-  if (value.image !== undefined) w.bytes(4, encodeImage(value.image));
-  return w.finish();
-}
-
 export function encodeEvent(event: TbEvent): Uint8Array {
-  const w = new ProtoWriter();
-  if (event.wallTime !== 0) w.double(1, event.wallTime);
-  if (event.step !== 0) w.int(2, BigInt(event.step));
-  if (event.fileVersion !== undefined) w.string(3, event.fileVersion);
+  const w = new BinaryWriter();
+  // proto3 leaves zero-valued scalars out.
+  if (event.wallTime !== 0) w.tag(1, WireType.Bit64).double(event.wallTime);
+  if (event.step !== 0) w.tag(2, WireType.Varint).int64(event.step);
+  if (event.fileVersion !== undefined) w.tag(3, WireType.LengthDelimited).string(event.fileVersion);
   if (event.summary !== undefined) {
-    const s = new ProtoWriter();
-    for (const v of event.summary) s.bytes(1, encodeValue(v));
-    w.bytes(5, s.finish());
+    w.tag(5, WireType.LengthDelimited).fork();
+    for (const value of event.summary) {
+      w.tag(1, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(value.tag);
+      // simple_value and image are members of a oneof, so they are written even when zero.
+      // fround: a value beyond float32's range is stored as ±Infinity rather than rejected.
+      if (value.simpleValue !== undefined) w.tag(2, WireType.Bit32).float(Math.fround(value.simpleValue));
+      const image = value.image;
+      if (image !== undefined) {
+        w.tag(4, WireType.LengthDelimited).fork();
+        if (image.height !== 0) w.tag(1, WireType.Varint).int32(image.height);
+        if (image.width !== 0) w.tag(2, WireType.Varint).int32(image.width);
+        if (image.colorspace !== 0) w.tag(3, WireType.Varint).int32(image.colorspace);
+        if (image.encodedImageString.length > 0) w.tag(4, WireType.LengthDelimited).bytes(image.encodedImageString);
+        w.join();
+      }
+      w.join();
+    }
+    w.join();
   }
   return w.finish();
 }
 
-function decodeImage(r: ProtoReader): TbImage {
-  let height = 0;
-  let width = 0;
-  let colorspace = 0;
-  let encodedImageString: Uint8Array = new Uint8Array(0);
-  while (!r.done) {
-    const { field, wire } = r.key();
-    if (field === 1 && wire === WIRE_VARINT) height = Number(BigInt.asIntN(32, r.varint()));
-    else if (field === 2 && wire === WIRE_VARINT) width = Number(BigInt.asIntN(32, r.varint()));
-    else if (field === 3 && wire === WIRE_VARINT) colorspace = Number(BigInt.asIntN(32, r.varint()));
-    else if (field === 4 && wire === WIRE_BYTES) encodedImageString = r.bytes();
-    else r.skip(wire);
+// ---------------------------------------------------------------------------------------
+// PNG for image summaries. The writer is synchronous (hooks call it from plain callbacks) and
+// sharp only encodes asynchronously, so raw pixels are encoded here: one IDAT, every row with
+// the 'up' filter (a photograph compresses far better than unfiltered, at no search cost).
+
+/** Interleaved 8-bit pixels, row-major, `data.length === height * width * channels`. */
+export interface RawImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 2 | 3 | 4;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+// PNG colour type by channel count, and the channel count a colour type decodes to (palette → RGB).
+const COLOR_TYPE = { 1: 0, 2: 4, 3: 2, 4: 6 } as const;
+const CHANNELS: Partial<Record<number, number>> = { 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 };
+
+function pngChunk(type: string, body: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(body, 8);
+  out.writeUInt32BE(zlib.crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+  return out;
+}
+
+function encodePng({ data, width, height, channels }: RawImage): Uint8Array {
+  const stride = width * channels;
+  const rows = Buffer.alloc(height * (stride + 1));
+  for (let y = 0; y < height; y++) {
+    const o = y * (stride + 1);
+    rows[o] = 2; // 'up': the difference to the row above (to zeros for the first row), mod 256
+    for (let i = 0; i < stride; i++) rows[o + 1 + i] = data[y * stride + i]! - (y > 0 ? data[(y - 1) * stride + i]! : 0);
   }
-  return { height, width, colorspace, encodedImageString };
+  const ihdr = Buffer.alloc(13); // compression, filter method and interlace stay 0
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = COLOR_TYPE[channels];
+  const parts = [PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(rows)), pngChunk('IEND', new Uint8Array(0))];
+  return new Uint8Array(Buffer.concat(parts));
 }
 
-function decodeValue(r: ProtoReader, what: string): TbValue {
-  let tag = '';
-  let simpleValue: number | undefined;
-  let image: TbImage | undefined;
-  while (!r.done) {
-    const { field, wire } = r.key();
-    if (field === 1) {
-      r.expect(WIRE_BYTES, wire, 'Value.tag');
-      tag = r.string();
-    } else if (field === 2) {
-      r.expect(WIRE_FIXED32, wire, 'Value.simple_value');
-      simpleValue = r.float();
-    } else if (field === 4) {
-      r.expect(WIRE_BYTES, wire, 'Value.image');
-      image = decodeImage(new ProtoReader(r.bytes(), what));
-    } else {
-      r.skip(wire);
-    }
-  }
-  return { tag, ...(simpleValue !== undefined ? { simpleValue } : {}), ...(image !== undefined ? { image } : {}) };
-}
-
-/** Decode the Event fields listed in the header; other fields are skipped. */
-export function decodeEvent(data: Uint8Array, what = 'Event'): TbEvent {
-  const r = new ProtoReader(data, what);
-  let wallTime = 0;
-  let step = 0;
-  let fileVersion: string | undefined;
-  let summary: TbValue[] | undefined;
-  while (!r.done) {
-    const { field, wire } = r.key();
-    if (field === 1) {
-      r.expect(WIRE_FIXED64, wire, 'Event.wall_time');
-      wallTime = r.double();
-    } else if (field === 2) {
-      r.expect(WIRE_VARINT, wire, 'Event.step');
-      step = Number(BigInt.asIntN(64, r.varint()));
-    } else if (field === 3) {
-      r.expect(WIRE_BYTES, wire, 'Event.file_version');
-      fileVersion = r.string();
-    } else if (field === 5) {
-      r.expect(WIRE_BYTES, wire, 'Event.summary');
-      // Repeated message fields may in principle be split over several occurrences.
-      summary ??= [];
-      const s = new ProtoReader(r.bytes(), what);
-      while (!s.done) {
-        const k = s.key();
-        if (k.field === 1 && k.wire === WIRE_BYTES) summary.push(decodeValue(new ProtoReader(s.bytes(), what), what));
-        else s.skip(k.wire);
-      }
-    } else {
-      r.skip(wire);
-    }
-  }
-  return {
-    wallTime,
-    step,
-    ...(fileVersion !== undefined ? { fileVersion } : {}),
-    ...(summary !== undefined ? { summary } : {}),
-  };
-}
-
-export interface ReadEventsOptions {
-  /** Throw when the file ends inside a record instead of ignoring the torn tail (default false). */
-  readonly strict?: boolean;
-}
-
-/** Parse an event file (ours or TensorFlow's), verifying both CRCs of every record. */
-export function readEvents(file: string, options: ReadEventsOptions = {}): TbEvent[] {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    throw new Error(`readEvents ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  const { records, truncatedTail } = readRecords(bytes, file);
-  if (truncatedTail && options.strict === true) throw new Error(`readEvents ${file}: file ends inside record ${records.length}`);
-  return records.map((data, i) => decodeEvent(data, `readEvents ${file} record ${i}`));
-}
-
-/** Event files in `logDir` (not recursive), oldest name first. */
-export function listEventFiles(logDir: string): string[] {
-  return fs
-    .readdirSync(logDir)
-    .filter((name) => name.includes('tfevents'))
-    .sort()
-    .map((name) => path.join(logDir, name));
+/** Size and channel count of PNG bytes, from the IHDR chunk that every PNG starts with. */
+function pngHeader(png: Uint8Array): { width: number; height: number; channels: number } | string {
+  const b = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  if (b.length < 33 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString('latin1', 12, 16) !== 'IHDR') return 'not PNG bytes';
+  const channels = CHANNELS[b[25]!];
+  if (channels === undefined) return `invalid PNG color type ${b[25]}`;
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20), channels };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -412,13 +175,12 @@ export type ImageInput = Uint8Array | RawImage | { readonly rgb: Uint8Array; rea
 /**
  * Appends scalar and image summaries to a new event file in `logDir`. Records are buffered and
  * written with `flush()`, `close()`, and automatically by the thresholds in the options. Each
- * flush only appends whole records after the previous ones, so a crash loses at most the
- * unflushed tail; a failed write is truncated away so later records never follow a torn one.
+ * flush appends whole records in one write (`AppendFile`), so a crash loses at most the
+ * unflushed tail; a failed write is cut off so later records never follow a torn one.
  */
 export class SummaryWriter {
   readonly file: string;
-  private fd: number | undefined;
-  private size = 0;
+  private readonly out: AppendFile;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private lastFlush: number;
@@ -436,25 +198,14 @@ export class SummaryWriter {
     this.flushMs = (options.flushSecs ?? 10) * 1000;
     this.now = options.now ?? Date.now;
     const start = this.now();
-    const base = `events.out.tfevents.${String(Math.floor(start / 1000)).padStart(10, '0')}.${os.hostname()}`;
-    try {
-      fs.mkdirSync(logDir, { recursive: true });
-    } catch (err) {
-      throw new Error(`SummaryWriter ${logDir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const base = path.join(logDir, `events.out.tfevents.${String(Math.floor(start / 1000)).padStart(10, '0')}.${os.hostname()}`);
+    // Two writers in one second on one host would collide: the second takes a suffixed name.
+    function* names(): Generator<string> {
+      yield base;
+      for (let k = 0; k <= 1000; k++) yield `${base}.${process.pid}.${k}`;
     }
-    // Two writers in one second on one host would collide; never append to someone else's file.
-    let file = path.join(logDir, base);
-    for (let k = 0; ; k++) {
-      try {
-        this.fd = fs.openSync(file, 'wx');
-        break;
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code !== 'EEXIST' || k > 1000) throw new Error(`SummaryWriter ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-        file = path.join(logDir, `${base}.${process.pid}.${k}`);
-      }
-    }
-    this.file = file;
+    this.out = AppendFile.createNew(names(), 'SummaryWriter');
+    this.file = this.out.path;
     this.lastFlush = start;
     this.enqueue({ wallTime: start / 1000, step: 0, fileVersion: FILE_VERSION });
     this.flush();
@@ -470,13 +221,21 @@ export class SummaryWriter {
    * `{ rgb, height, width }`.
    */
   image(tag: string, image: ImageInput, step: number): void {
+    const fail = (msg: string): never => {
+      throw new Error(`SummaryWriter ${this.file}: image ${tag}: ${msg}`);
+    };
     let png: Uint8Array;
     let header: { width: number; height: number; channels: number };
     if (image instanceof Uint8Array) {
+      const h = pngHeader(image);
+      header = typeof h === 'string' ? fail(h) : h;
       png = image;
-      header = readPngHeader(image, `image summary ${tag}`);
     } else {
       const raw: RawImage = 'rgb' in image ? { data: image.rgb, height: image.height, width: image.width, channels: 3 } : image;
+      const { width, height, channels, data } = raw;
+      if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) fail(`bad size ${width}x${height}`);
+      if (!(channels in COLOR_TYPE)) fail(`channels must be 1, 2, 3 or 4, got ${channels}`);
+      if (data.length !== width * height * channels) fail(`${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`);
       png = encodePng(raw);
       header = raw;
     }
@@ -488,47 +247,27 @@ export class SummaryWriter {
 
   /** Write buffered records to the file (no fsync: surviving a process crash needs none). */
   flush(): void {
-    const fd = this.openFd();
+    this.checkOpen();
     this.lastFlush = this.now();
     if (this.pending.length === 0) return;
-    const buf = Buffer.concat(this.pending);
-    let written = 0;
-    try {
-      while (written < buf.length) written += fs.writeSync(fd, buf, written, buf.length - written, this.size + written);
-    } catch (err) {
-      // Drop a partial append so that the next flush starts at a record boundary.
-      try {
-        fs.ftruncateSync(fd, this.size);
-      } catch {
-        // the write error below is the one to report
-      }
-      throw new Error(`SummaryWriter ${this.file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    this.size += buf.length;
+    this.out.append(Buffer.concat(this.pending));
     this.pending = [];
     this.pendingBytes = 0;
   }
 
   /** Flush, fsync and close. Further calls other than `close` throw. */
   close(): void {
-    if (this.fd === undefined) return;
+    if (this.out.closed) return;
     this.flush();
-    const fd = this.fd;
-    this.fd = undefined;
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    this.out.close();
   }
 
-  private openFd(): number {
-    if (this.fd === undefined) throw new Error(`SummaryWriter ${this.file}: already closed`);
-    return this.fd;
+  private checkOpen(): void {
+    if (this.out.closed) throw new Error(`SummaryWriter ${this.file}: already closed`);
   }
 
   private add(tag: string, step: number, value: TbValue): void {
-    this.openFd();
+    this.checkOpen();
     if (typeof tag !== 'string' || tag.length === 0) throw new Error(`SummaryWriter ${this.file}: tag must be a non-empty string`);
     if (!Number.isSafeInteger(step)) throw new Error(`SummaryWriter ${this.file}: step for ${tag} must be an integer, got ${step}`);
     this.enqueue({ wallTime: this.now() / 1000, step, summary: [value] });

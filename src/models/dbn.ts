@@ -1,4 +1,4 @@
-// DBN, "Deep Video Deblurring" (Su et al. 2017), SPEC §2.1: an encoder-decoder over the
+// DBN, "Deep Video Deblurring" (Su et al. 2017): an encoder-decoder over the
 // channel-stacked input frames with three skip connections, restoring the centre frame as a
 // residual. Every block is conv (or transposed conv) + BatchNorm(eps 1e-3) + ReLU, except the
 // last, which has no ReLU.
@@ -7,25 +7,25 @@
 // and channel counts, H and W divisible by 8) instead of failing inside a reshape or an add.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { Bool, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { relu as reluOp } from '../nn/activations.ts';
 import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface DbnOptions {
-  readonly numFrames: number;
-  readonly inChannels: number;
-  readonly innerChannels: number;
-  /**
-   * Start as the identity (default false, the original's initialisation): the last
-   * BatchNorm's scale starts at 0, so the output starts as the centre frame and training
-   * spends no steps learning to copy it. The computation is unchanged.
-   */
-  readonly zeroInitResidual?: boolean;
-}
+const options = strict({
+  numFrames: PositiveInt,
+  inChannels: PositiveInt,
+  innerChannels: PositiveInt,
+  // Start as the identity (not in the original): the last BatchNorm's scale starts at 0, so the
+  // output starts as the centre frame and no steps go into learning to copy it.
+  zeroInitResidual: Bool,
+});
+export type DbnOptions = t.TypeOf<typeof options>;
 
 type Block = (p: Params, x: Tensor, training: boolean) => Tensor;
 
@@ -42,15 +42,9 @@ function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, 
   };
 }
 
-export function buildDbn(opts: DbnOptions, seed: number): Model {
+function buildDbn(opts: DbnOptions, store: ParamStore): Model {
   const { numFrames: n, inChannels: cin, innerChannels: c } = opts;
-  for (const [k, v] of Object.entries({ numFrames: n, inChannels: cin, innerChannels: c })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`DBN: ${k} must be a positive integer, got ${v}`);
-  }
-  // The output (3 channels) is added to the centre frame, which broadcasts only for 1 or 3.
-  if (cin !== 3 && cin !== 1) throw new Error(`DBN: inChannels must be 3 (or 1), got ${cin}: the 3-channel output is added to the centre frame`);
   const k = n * cin;
-  const store = new ParamStore(seed);
   const s = store.root();
   const b = (name: string, cinb: number, cout: number, kk = 3, stride = 1, pad = 1, relu = true, zeroScale = false): Block =>
     block(s.child(name), 'conv', cinb, cout, kk, stride, pad, relu, zeroScale);
@@ -68,7 +62,7 @@ export function buildDbn(opts: DbnOptions, seed: number): Model {
   const U2 = up('U2', 4 * c, 2 * c);
   const F5 = [b('F5_1', 2 * c, 2 * c), b('F5_2', 2 * c, c)];
   const U3 = up('U3', c, c);
-  const F6 = [b('F6_1', c, k), b('F6_2', k, 3, 3, 1, 1, false, opts.zeroInitResidual ?? false)];
+  const F6 = [b('F6_1', c, k), b('F6_2', k, 3, 3, 1, 1, false, opts.zeroInitResidual)];
 
   const seq = (blocks: Block[], p: Params, x: Tensor, t: boolean): Tensor => blocks.reduce((h, blk) => blk(p, h, t), x);
 
@@ -93,3 +87,14 @@ export function buildDbn(opts: DbnOptions, seed: number): Model {
   };
   return makeModel('DBN', store, apply);
 }
+
+export const dbn = defineModel({
+  type: 'dbn',
+  codec: options,
+  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64, zeroInitResidual: false },
+  // The 3-channel residual is added to the centre frame, which broadcasts only for 1 or 3 channels.
+  check: (p) => (p.inChannels === 1 || p.inChannels === 3 ? [] : [{ path: 'inChannels', message: `expected 1 or 3, got ${p.inChannels}` }]),
+  original: { className: 'DBN', extra: ['zeroInitResidual'] },
+  build: buildDbn,
+  describe: 'DBN video deblurring (Su et al. 2017), numFrames input frames to the centre frame',
+});

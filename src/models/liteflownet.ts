@@ -216,21 +216,3 @@ export function liteFlowNet(scope: Scope): LiteFlowNet {
     });
   };
 }
-
-/**
- * Keys of a LiteFlowNet state dict (sniklaus/pytorch-liteflownet and PVDNet's BIMNet file:
- * `moduleFeatures.moduleOne.0.weight`, or the repository's later `netFeatures.netOne.0.weight`
- * naming) renamed to this model's keys under `prefix` (PVDNet: `BIMNet.`). Values are passed
- * through unchanged.
- */
-export function liteFlowNetStateDict<T>(sd: Readonly<Record<string, T>>, prefix: string): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [key, value] of Object.entries(sd)) {
-    const renamed = key
-      .split('.')
-      .map((part) => (/^net[A-Z]/.test(part) ? `module${part.slice(3)}` : part))
-      .join('.');
-    out[prefix + renamed] = value;
-  }
-  return out;
-}

@@ -1,4 +1,4 @@
-// NAFNet (Chen et al. 2022), SPEC §2.13: a U-Net of NAFBlocks (LayerNorm, gated depthwise
+// NAFNet (Chen et al. 2022): a U-Net of NAFBlocks (LayerNorm, gated depthwise
 // convolutions and simplified channel attention, no nonlinear activations), predicting a
 // residual added to the input. The input is zero-padded on the right/bottom to a multiple of
 // 2^levels and the output cropped back, as the original does.
@@ -7,8 +7,11 @@
 // implemented here). A 5-D input must have exactly one frame.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore, getParam } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import { getParam } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { arrayOf, NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, layerNorm2dLayer } from '../nn/layers.ts';
 import { pixelShuffle } from '../nn/shuffle.ts';
 import { channelAttention, scaledResidual, simpleGate } from '../nn/gates.ts';
@@ -16,13 +19,14 @@ import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface NafnetOptions {
-  readonly imgChannels: number;
-  readonly width: number;
-  readonly middleBlkNum: number;
-  readonly encBlkNums: readonly number[];
-  readonly decBlkNums: readonly number[];
-}
+const options = strict({
+  imgChannels: PositiveInt,
+  width: PositiveInt,
+  middleBlkNum: NonNegInt,
+  encBlkNums: arrayOf(NonNegInt),
+  decBlkNums: arrayOf(NonNegInt),
+});
+export type NafnetOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -61,25 +65,8 @@ function blocks(s: Scope, n: number, c: number): Fn {
   return (p, x) => list.reduce((h, b) => b(p, h), x);
 }
 
-export function buildNafnet(opts: NafnetOptions, seed: number): Model {
+function buildNafnet(opts: NafnetOptions, store: ParamStore): Model {
   const { imgChannels, width, middleBlkNum, encBlkNums, decBlkNums } = opts;
-  for (const [k, v] of Object.entries({ imgChannels, width })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`NAFNet: ${k} must be a positive integer, got ${v}`);
-  }
-  const counts: Array<[string, number]> = [
-    ['middleBlkNum', middleBlkNum],
-    ...encBlkNums.map((n, i): [string, number] => [`encBlkNums[${i}]`, n]),
-    ...decBlkNums.map((n, i): [string, number] => [`decBlkNums[${i}]`, n]),
-  ];
-  for (const [k, v] of counts) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`NAFNet: ${k} must be a non-negative integer, got ${v}`);
-  }
-  // The original zips decoders with the reversed encoder skips, so the counts must agree for
-  // the channel widths to line up.
-  if (encBlkNums.length !== decBlkNums.length) {
-    throw new Error(`NAFNet: encBlkNums (${encBlkNums.length} stages) and decBlkNums (${decBlkNums.length}) must have the same length`);
-  }
-  const store = new ParamStore(seed);
   const root = store.root();
   const intro = conv2dLayer(root.child('intro'), { inChannels: imgChannels, outChannels: width, kernelSize: 3, padding: 1 });
   const encoders: Fn[] = [];
@@ -133,3 +120,19 @@ export function buildNafnet(opts: NafnetOptions, seed: number): Model {
   };
   return makeModel('NAFNet', store, apply);
 }
+
+export const nafnet = defineModel({
+  type: 'nafnet',
+  codec: options,
+  defaults: { imgChannels: 3, width: 16, middleBlkNum: 1, encBlkNums: [], decBlkNums: [] },
+  // Decoder stages are zipped with the reversed encoder skips, so the stage counts must agree.
+  check: (p) =>
+    p.encBlkNums.length === p.decBlkNums.length
+      ? []
+      : [{ path: 'decBlkNums', message: `expected ${p.encBlkNums.length} stages like encBlkNums, got ${p.decBlkNums.length}` }],
+  original: { className: 'NAFNet', names: { imgChannels: 'img_channel' } },
+  // The GoPro configuration of the paper (NAFNet-GoPro-width64).
+  presets: { gopro: { width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] } },
+  build: buildNafnet,
+  describe: 'NAFNet image deblurring (Chen et al. 2022); preset gopro: width 64, encBlkNums [1,1,1,28], decBlkNums [1,1,1,1]',
+});

@@ -151,20 +151,3 @@ export function estimateFlow(net: PwcNetwork, p: Params, first: Tensor, second: 
     return up.mul(tf.tensor1d([w / wp, h / hp])) as Tensor4D;
   });
 }
-
-/**
- * Keys of a PWC-Net state dict (sniklaus/pytorch-pwc: `moduleExtractor.moduleOne.0.weight`, or
- * the repository's later `netExtractor.netOne.0.weight` naming) renamed to this model's keys
- * under `prefix` (CDVD-TSP: `flow_net.moduleNetwork.`). Values are passed through unchanged.
- */
-export function pwcStateDict<T>(sd: Readonly<Record<string, T>>, prefix: string): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [key, value] of Object.entries(sd)) {
-    const renamed = key
-      .split('.')
-      .map((part) => (/^net[A-Z]/.test(part) ? `module${part.slice(3)}` : part))
-      .join('.');
-    out[prefix + renamed] = value;
-  }
-  return out;
-}

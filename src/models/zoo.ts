@@ -2,8 +2,6 @@
 // ours: what `simdeblur parity` uses to rebuild the model a fixture (or a converted PyTorch
 // checkpoint) was made with.
 import type { Model } from './model.ts';
-import { buildDbn } from './dbn.ts';
-import { buildNafnet } from './nafnet.ts';
 import { buildRestormer } from './restormer.ts';
 import { buildMimoUnet, buildMimoUnetPlus } from './mimounet.ts';
 import { buildMscnn } from './mscnn.ts';
@@ -52,22 +50,6 @@ function nums(kw: Kwargs, key: string, fallback?: number[]): number[] {
 }
 
 export const originalModels: Readonly<Record<string, OriginalModel>> = {
-  DBN: {
-    type: 'dbn',
-    options: (kw) => ({ numFrames: num(kw, 'num_frames', 5), inChannels: num(kw, 'in_channels', 3), innerChannels: num(kw, 'inner_channels', 64) }),
-    build: (o, seed) => buildDbn(o as never, seed),
-  },
-  NAFNet: {
-    type: 'nafnet',
-    options: (kw) => ({
-      imgChannels: num(kw, 'img_channel', 3),
-      width: num(kw, 'width', 16),
-      middleBlkNum: num(kw, 'middle_blk_num', 1),
-      encBlkNums: nums(kw, 'enc_blk_nums', []),
-      decBlkNums: nums(kw, 'dec_blk_nums', []),
-    }),
-    build: (o, seed) => buildNafnet(o as never, seed),
-  },
   DBLRNet: {
     type: 'dblrnet',
     options: (kw) => ({ numFrames: num(kw, 'num_frames', 5), inChannels: num(kw, 'in_channels', 3), innerChannels: num(kw, 'inner_channels', 64) }),

@@ -25,7 +25,20 @@ export class ParamStore {
   readonly kinds: Record<string, ParamKind> = {};
   private disposed = false;
 
-  constructor(readonly seed: number) {}
+  /** `allocates` false: a shape-only store (see `shapesOnly`). */
+  constructor(
+    readonly seed: number,
+    readonly allocates = true,
+  ) {}
+
+  /**
+   * A store that records names, shapes and kinds without creating tensors or drawing initial
+   * values: for parameter counts and shape listings of full-size models. Its entries have a
+   * shape and a size only; a model built into it must not be applied.
+   */
+  static shapesOnly(): ParamStore {
+    return new ParamStore(0, false);
+  }
 
   /** The root scope (empty prefix). */
   root(): Scope {
@@ -40,6 +53,7 @@ export class ParamStore {
   addParam(name: string, shape: readonly number[], kind: ParamKind, init: Init): Variable {
     this.checkNew(name);
     const size = shape.reduce((a, b) => a * b, 1);
+    if (!this.allocates) return this.placeholder(name, shape, size, 'float32', kind);
     const values = init(Rng.derive(this.seed, name), size);
     // No tfjs variable name: names are global in tfjs, and two models may share ours.
     const v = tf.tidy(() => tf.variable(tf.tensor(values, [...shape], 'float32'), true));
@@ -51,11 +65,22 @@ export class ParamStore {
   addBuffer(name: string, shape: readonly number[], init: Init, dtype: 'float32' | 'int32' = 'float32'): Variable {
     this.checkNew(name);
     const size = shape.reduce((a, b) => a * b, 1);
+    if (!this.allocates) return this.placeholder(name, shape, size, dtype);
     const values = init(Rng.derive(this.seed, name), size);
     const data = dtype === 'int32' ? Int32Array.from(values, Math.round) : values;
     const v = tf.tidy(() => tf.variable(tf.tensor(data, [...shape], dtype), false, undefined, dtype));
     this.buffers[name] = v;
     this.kinds[name] = 'plain';
+    return v;
+  }
+
+  // Stands in for a Variable in a shape-only store: layers keep buffer handles but never use them
+  // at build time.
+  private placeholder(name: string, shape: readonly number[], size: number, dtype: 'float32' | 'int32', kind?: ParamKind): Variable {
+    const v = { name, shape: [...shape], size, dtype, trainable: kind !== undefined, dispose: () => undefined } as unknown as Variable;
+    if (kind !== undefined) this.params[name] = v;
+    else this.buffers[name] = v;
+    this.kinds[name] = kind ?? 'plain';
     return v;
   }
 

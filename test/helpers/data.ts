@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { crc32 } from '../../src/io/png.ts';
 
 export const W = 16;
 export const H = 12;
@@ -127,7 +126,7 @@ export async function writePng16(file: string, width: number, height: number, va
     const out = Buffer.alloc(12 + data.length);
     out.writeUInt32BE(data.length, 0);
     body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
+    out.writeUInt32BE(zlib.crc32(body), 8 + data.length);
     return out;
   };
   const ihdr = Buffer.alloc(13);

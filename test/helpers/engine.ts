@@ -3,7 +3,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { syntheticDataset } from '../../src/data/synthetic.ts';
-import { buildDbn } from '../../src/models/dbn.ts';
+import { dbn } from '../../src/models/dbn.ts';
 import { adam } from '../../src/optim/adam.ts';
 import { charbonnier } from '../../src/losses/index.ts';
 import { singleScale } from '../../src/engine/strategy.ts';
@@ -29,7 +29,7 @@ export function smallSetup(overrides: Partial<TrainSetup> = {}): TrainSetup {
     name: 'engine-test',
     seed,
     workDir: overrides.workDir ?? tempDir(),
-    model: buildDbn({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
+    model: dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
     strategy: singleScale,
     loss: [{ name: 'charbonnier', weight: 1, fn: charbonnier({ reduction: 'mean' }) }],
     optimizer: adam(),

@@ -1,11 +1,15 @@
-// `simdeblur parity DIR`: rebuild the model a reference fixture was made with, load its
-// PyTorch weights by name, run its input and compare with its output (eval mode).
+// The parity check behind `simdeblur parity DIR`: rebuild the model a reference fixture was made
+// with (its original class and constructor arguments), load its PyTorch weights by name, run its
+// input and compare with its output in eval mode.
 import { tf } from '../runtime/index.ts';
 import type { Tensor } from '../runtime/index.ts';
 import { toTensor } from '../io/safetensors.ts';
-import { countParams, loadStateDict } from '../models/model.ts';
-import { ioList, loadFixture, maxAbsDiff } from '../models/fixture.ts';
-import { originalModel } from '../models/zoo.ts';
+import { countParams, loadStateDict } from './model.ts';
+import { ioList, loadFixture, maxAbsDiff } from './fixture.ts';
+import { originalModel } from './zoo.ts';
+import { buildModel, fromOriginal, originalClassNames } from './define.ts';
+// Every model definition, so that every original class name is known.
+import './index.ts';
 
 export const PARITY_TOLERANCE = 1e-4;
 
@@ -21,8 +25,11 @@ export interface ParityResult {
 
 export function runParity(dir: string): ParityResult {
   const fx = loadFixture(dir);
-  const entry = originalModel(fx.meta.model);
-  const model = entry.build(entry.options(fx.meta.kwargs), fx.meta.seed || 0);
+  const defined = originalClassNames().includes(fx.meta.model);
+  const entry = defined ? undefined : originalModel(fx.meta.model);
+  const spec = defined ? fromOriginal(fx.meta.model, fx.meta.kwargs) : undefined;
+  const model = spec ? buildModel(spec, fx.meta.seed || 0) : entry!.build(entry!.options(fx.meta.kwargs), fx.meta.seed || 0);
+  const type = spec ? spec.type : entry!.type;
   try {
     loadStateDict(model, fx.weights, { layout: 'pytorch', strict: true });
     const inputs = ioList(fx, 'input').map(toTensor);
@@ -39,7 +46,7 @@ export function runParity(dir: string): ParityResult {
     tf.dispose([...inputs, ...outs]);
     const params = countParams(model);
     const ok = err <= PARITY_TOLERANCE && params === fx.meta.trainableParams;
-    return { model: fx.meta.model, type: entry.type, params, expectedParams: fx.meta.trainableParams, maxAbsErr: err, tolerance: PARITY_TOLERANCE, ok };
+    return { model: fx.meta.model, type, params, expectedParams: fx.meta.trainableParams, maxAbsErr: err, tolerance: PARITY_TOLERANCE, ok };
   } finally {
     model.dispose();
   }

@@ -1,0 +1,176 @@
+// One definition per model. `defineModel` registers a model component (its codec, defaults,
+// checks and builder) together with what ties it to the original implementation: the class
+// name, the constructor argument names (derived from ours, with overrides for irregular ones)
+// and the values that reproduce the original's computation. Named presets are partial options
+// for published configurations. The zoo lookup (`fromOriginal`), the `parity` command and the
+// parity tests all derive from these definitions.
+import type * as t from 'io-ts';
+import { decodeComponent, defineComponent, type Combinator, type ComponentInput, type ComponentSpec, type Spec } from '../config/registry.ts';
+import type { Problem, StrictType, StrictTypeOf } from '../config/codecs.ts';
+import { showValue } from '../config/errors.ts';
+import { didYouMean } from '../config/suggest.ts';
+import { ParamStore } from '../nn/params.ts';
+import { countParams, type Model } from './model.ts';
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** How a model relates to the original implementation's class. */
+export interface OriginalClass<P> {
+  /** The class name(s) in the original (several when more than one class builds this network). */
+  readonly className: string | readonly string[];
+  /** Constructor argument names that are not the snake_case form of ours (`imgChannels: 'img_channel'`). */
+  readonly names?: { readonly [K in keyof P]?: string };
+  /** Our options that the original's constructor does not take; they keep their defaults. */
+  readonly extra?: ReadonlyArray<keyof P>;
+  /** Values that reproduce the original's computation where ours differs (no argument there). */
+  readonly fixed?: Partial<P>;
+}
+
+export interface ModelDefinition<T extends string, R extends t.Props, O extends t.Props, DK extends keyof StrictTypeOf<R, O>, PN extends string> {
+  readonly type: T;
+  /** The options (without `type`), made with `strict(...)`. */
+  readonly codec: StrictType<R, O>;
+  /** Values of options left out: the original constructor's defaults unless stated otherwise. */
+  readonly defaults?: { readonly [K in DK]?: StrictTypeOf<R, O>[K] };
+  /** Constraints involving several options; paths are option names. */
+  readonly check?: (options: StrictTypeOf<R, O>) => readonly Problem[];
+  /** Builds the network into `store` (named as the original's state_dict). */
+  readonly build: (options: StrictTypeOf<R, O>, store: ParamStore) => Model;
+  readonly original?: OriginalClass<StrictTypeOf<R, O>>;
+  /** Named partial options: published configurations (`edvr.preset('deblur')`). */
+  readonly presets?: { readonly [N in PN]: Partial<StrictTypeOf<R, O>> };
+  /** One line for listings. */
+  readonly describe?: string;
+}
+
+/** A model's combinator: the component combinator plus its presets and original-class mapping. */
+export type ModelCombinator<T extends string, P, D, PN extends string> = Combinator<'model', T, P, D> & {
+  readonly presets: { readonly [N in PN]: Partial<P> };
+  /** The spec of a preset, with overrides. */
+  preset(name: PN, overrides?: Partial<P>): Spec<T, P>;
+  /** Builds the model of these options (defaults filled) with initial weights from `seed`. */
+  create(options?: ComponentInput<P, D>, seed?: number): Model;
+  readonly original?: OriginalClass<P>;
+};
+
+export type OptionsOf<C> = C extends Combinator<'model', string, infer P, unknown> ? Simplify<P> : never;
+
+interface OriginalEntry {
+  readonly type: string;
+  readonly className: string;
+  /** Original argument name → our option name. */
+  readonly argToOption: ReadonlyMap<string, string>;
+  readonly fixed: Readonly<Record<string, unknown>>;
+  readonly combinator: (partial: object) => ComponentSpec;
+}
+
+const originals = new Map<string, OriginalEntry>();
+const builders = new Map<string, (spec: ComponentSpec, store: ParamStore) => Model>();
+
+/** `numInCh` → `num_in_ch`, the original's spelling of most arguments. */
+export function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export function defineModel<
+  const T extends string,
+  R extends t.Props,
+  O extends t.Props,
+  DK extends keyof StrictTypeOf<R, O> = never,
+  const PN extends string = never,
+>(def: ModelDefinition<T, R, O, DK, PN>): ModelCombinator<T, StrictTypeOf<R, O>, { [K in DK]: unknown }, PN> {
+  type P = StrictTypeOf<R, O>;
+  const build = (spec: P, store: ParamStore): Model => def.build(spec, store);
+  const combinator = defineComponent<'model', T, R, O, DK>({
+    kind: 'model',
+    type: def.type,
+    codec: def.codec,
+    ...(def.defaults !== undefined ? { defaults: def.defaults } : {}),
+    ...(def.check !== undefined ? { check: def.check } : {}),
+    build: (spec, { seed }) => {
+      const { type: _, ...options } = spec as { type: T } & P;
+      return build(options as unknown as P, new ParamStore(seed));
+    },
+    ...(def.describe !== undefined ? { describe: def.describe } : {}),
+  });
+  builders.set(def.type, (spec, store) => {
+    const { type: _, ...options } = spec;
+    return build(options as unknown as P, store);
+  });
+  const presets = (def.presets ?? {}) as { readonly [N in PN]: Partial<P> };
+  const preset = (name: PN, overrides: Partial<P> = {}): Spec<T, P> => {
+    const p = (presets as Record<string, Partial<P>>)[name];
+    if (p === undefined) throw new Error(`model ${def.type} has no preset ${showValue(name)}${didYouMean(String(name), Object.keys(presets))} (presets: ${Object.keys(presets).join(', ') || 'none'})`);
+    return (combinator as unknown as (o: object) => Spec<T, P>)({ ...p, ...overrides });
+  };
+  if (def.original !== undefined) registerOriginal(def.type, def.codec as unknown as StrictType<t.Props, t.Props>, def.original as OriginalClass<Record<string, unknown>>, combinator as unknown as (o: object) => ComponentSpec);
+  const create = (options: object = {}, seed = 0): Model => buildModel((combinator as unknown as (o: object) => ComponentSpec)(options), seed);
+  return Object.assign(combinator, { presets, preset, create, ...(def.original !== undefined ? { original: def.original } : {}) }) as unknown as ModelCombinator<T, P, { [K in DK]: unknown }, PN>;
+}
+
+function registerOriginal(type: string, codec: StrictType<t.Props, t.Props>, original: OriginalClass<Record<string, unknown>>, combinator: (o: object) => ComponentSpec): void {
+  const extra = new Set<string>((original.extra ?? []).map(String));
+  const fixed = original.fixed ?? {};
+  const argToOption = new Map<string, string>();
+  for (const option of [...Object.keys(codec.required), ...Object.keys(codec.optional)]) {
+    if (extra.has(option) || option in fixed) continue;
+    argToOption.set(original.names?.[option] ?? snakeCase(option), option);
+  }
+  for (const className of typeof original.className === 'string' ? [original.className] : original.className) {
+    if (originals.has(className)) throw new Error(`defineModel(${type}): original class ${className} is already mapped to ${originals.get(className)!.type}`);
+    originals.set(className, { type, className, argToOption, fixed, combinator });
+  }
+}
+
+/** The original classes with a definition here, by name. */
+export function originalClassNames(): string[] {
+  return [...originals.keys()];
+}
+
+/**
+ * Our spec for the original class `className` constructed with `kwargs` (the original's argument
+ * names; missing ones take the defaults). Unknown classes and arguments are errors that name
+ * them, with the closest known name.
+ */
+export function fromOriginal(className: string, kwargs: Readonly<Record<string, unknown>>): ComponentSpec {
+  const entry = originals.get(className);
+  if (entry === undefined) throw new Error(`unknown model class ${showValue(className)}${didYouMean(className, originals.keys())} (known: ${originalClassNames().join(', ')})`);
+  const options: Record<string, unknown> = { ...entry.fixed };
+  for (const [arg, value] of Object.entries(kwargs)) {
+    const option = entry.argToOption.get(arg);
+    if (option === undefined) {
+      const known = [...entry.argToOption.keys()];
+      throw new Error(`${className}: unknown constructor argument ${showValue(arg)}${didYouMean(arg, known)} (known: ${known.join(', ') || 'none'})`);
+    }
+    options[option] = value;
+  }
+  try {
+    return entry.combinator(options);
+  } catch (err) {
+    throw new Error(`${className}(${JSON.stringify(kwargs)}): ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Builds a model spec (decoded first: defaults filled, errors with their paths). */
+export function buildModel(spec: ComponentSpec, seed: number): Model {
+  return buildInto(spec, new ParamStore(seed));
+}
+
+function buildInto(spec: ComponentSpec, store: ParamStore): Model {
+  const decoded = decodeComponent('model', spec);
+  const b = builders.get(decoded.type);
+  if (b === undefined) throw new Error(`model type ${showValue(decoded.type)} was not defined with defineModel`);
+  return b(decoded, store);
+}
+
+/** Parameter and buffer shapes of a spec, without allocating any tensor. */
+export function paramShapes(spec: ComponentSpec): { params: Record<string, number[]>; buffers: Record<string, number[]> } {
+  const m = buildInto(spec, ParamStore.shapesOnly());
+  const shapes = (r: Readonly<Record<string, { shape: readonly number[] }>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v.shape]]));
+  return { params: shapes(m.params), buffers: shapes(m.buffers) };
+}
+
+/** Number of trainable scalars of a spec, without allocating any tensor. */
+export function paramCount(spec: ComponentSpec): number {
+  return countParams(buildInto(spec, ParamStore.shapesOnly()));
+}
