@@ -142,7 +142,8 @@ test('misspelt keys, wrong types and out-of-range values are reported with their
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['data', 'batchSize'], 0))), ['data.batchSize: expected positive integer, got 0']);
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['ema'], { decay: 1.5 }))), ['ema.decay: expected number in [0, 1], got 1.5']);
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['checkpoint'], { every: 10, keep_last: 2 }))), ['checkpoint.keep_last: unknown key (did you mean keepLast?)']);
-  // The original's misplaced loss options (SPEC §7.3 item 20) are rejected, not ignored.
+  // The original's configs put some loss options where its code never reads them; such keys are
+  // rejected here, not ignored.
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['loss'], { terms: [term(losses.hem())], hard_thre_p: 0.5 }))), ['loss.hard_thre_p: unknown key']);
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['nmae'], 'x'))), ['nmae: unknown key (did you mean name?)']);
   assert.deepEqual(errorsOf(decodeExperiment(withKey(['loss'], { terms: [] }))), ['loss.terms: expected at least one term, got []']);

@@ -9,7 +9,7 @@ import { fromPytorchLayout, readSafetensors, writeSafetensors } from '../src/io/
 import type { RawTensor } from '../src/io/safetensors.ts';
 import { buildCdvdTsp, CDVD_FLOW_PREFIX } from '../src/models/cdvd-tsp.ts';
 import { buildPvdnet, PVDNET_BIMNET_PREFIX, PVDNET_DEFAULTS } from '../src/models/pvdnet.ts';
-import { setFlowWeightsWarningSink, warnFlowWeights } from '../src/models/flow-weights.ts';
+import { flowNetStateDict, setFlowWeightsWarningSink, warnFlowWeights } from '../src/models/flow-weights.ts';
 import { stateDict } from '../src/models/model.ts';
 import type { Model } from '../src/models/model.ts';
 import { buildComponent, decodeComponent } from '../src/index.ts';
@@ -99,6 +99,17 @@ function assertBuildFails(spec: object, patterns: readonly (string | RegExp)[]):
   // The half-built model is disposed.
   assert.equal(tf.memory().numTensors, before);
 }
+
+test('flowNetStateDict maps both namings of the flow networks to model keys under the prefix', () => {
+  const sd = { 'netExtractor.netOne.0.weight': 1, 'moduleSix.moduleUpfeat.bias': 2, 'network.netlike.0': 3 };
+  assert.deepEqual(flowNetStateDict(sd, 'flow_net.moduleNetwork.'), {
+    'flow_net.moduleNetwork.moduleExtractor.moduleOne.0.weight': 1,
+    'flow_net.moduleNetwork.moduleSix.moduleUpfeat.bias': 2,
+    // Only `net` followed by a capital is the later naming.
+    'flow_net.moduleNetwork.network.netlike.0': 3,
+  });
+  assert.deepEqual(flowNetStateDict({ 'netFeatures.netOne.0.weight': 'w' }, 'BIMNet.'), { 'BIMNet.moduleFeatures.moduleOne.0.weight': 'w' });
+});
 
 test('the default sink writes one warning line to stderr', () => {
   const writes: string[] = [];

@@ -7,7 +7,7 @@ import type { DeformSampling } from '../src/nn/ops/deform-conv.ts';
 import { conv2d } from '../src/nn/conv.ts';
 import { Rng } from '../src/util/rng.ts';
 
-// A direct transcription of the formula (SPEC §2.6, torchvision's deform_conv2d), in float64
+// A direct transcription of the formula (torchvision's deform_conv2d), in float64
 // over NHWC arrays, one output element at a time.
 interface Case {
   readonly x: Float64Array;

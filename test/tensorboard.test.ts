@@ -12,13 +12,22 @@ import { decodeEvent, listEventFiles, readEvents, readRecords } from './helpers/
 
 /** PNG bytes from sharp, as a plain Uint8Array (what the event decoder returns). */
 async function sharpPng(data: Uint8Array, width: number, height: number, channels: 1 | 2 | 3 | 4): Promise<Uint8Array> {
-  return Uint8Array.from(await sharp(data, { raw: { width, height, channels } }).png().toBuffer());
+  const img = sharp(data, { raw: { width, height, channels } });
+  // sharp writes sRGB unless told to keep gray.
+  return Uint8Array.from(await (channels <= 2 ? img.toColourspace('b-w') : img).png().toBuffer());
 }
 
 /** Pixels and channel count of PNG bytes, decoded by sharp. */
 async function decodePng(png: Uint8Array): Promise<{ data: Uint8Array; channels: number }> {
+  const channels = (await sharp(png).metadata()).channels;
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  return { data: Uint8Array.from(data), channels: info.channels };
+  if (info.channels === channels) return { data: Uint8Array.from(data), channels };
+  // sharp decodes gray to RGB(A): keep R (and alpha).
+  const keep = channels === 1 ? [0] : [0, 3];
+  const n = data.length / info.channels;
+  const out = new Uint8Array(n * channels);
+  for (let p = 0; p < n; p++) keep.forEach((c, k) => (out[p * channels + k] = data[p * info.channels + c]!));
+  return { data: out, channels };
 }
 
 function tempDir(): string {

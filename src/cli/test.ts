@@ -7,8 +7,7 @@ import { evaluate, type EvalResult } from '../engine/evaluate.ts';
 import { loadWeights, readCheckpointState } from '../engine/checkpoint.ts';
 import { readSafetensors } from '../io/safetensors.ts';
 import { loadStateDict } from '../models/model.ts';
-import { decodeRecipe } from './train.ts';
-import { loadRecipe } from './recipe.ts';
+import { decodeRecipe, loadRecipe } from './recipe-file.ts';
 
 export function formatTable(r: EvalResult): string {
   const rows = Object.entries(r.perVideo).map(([v, m]) => [v, m.frames.toString(), m.psnr.toFixed(2), m.ssim.toFixed(4)]);
@@ -31,29 +30,23 @@ export async function testCommand(args: string[]): Promise<number> {
   if (!exp) return 2;
   const ckpt = values.checkpoint;
   const state = readCheckpointState(ckpt);
-  const setup = await interpret(exp, { evalOnly: true });
-  try {
-    if (!setup.val) throw new Error(`${file} has no validation dataset (data.val) to test on`);
-    loadWeights(setup.model, path.join(ckpt, 'weights.safetensors'));
-    const useEma = state.emaMeta !== null && !values['no-ema'];
-    if (useEma) {
-      // The EMA weights are what validation used during training.
-      const ema = Object.fromEntries(Object.entries(readSafetensors(path.join(ckpt, 'optimizer.safetensors')).tensors).filter(([k]) => k.startsWith('ema/')).map(([k, v]) => [k.slice(4), v]));
-      loadStateDict(setup.model, ema, { layout: 'ours', strict: false });
-    }
-    const t0 = Date.now();
-    const r = await evaluate(setup.model, setup.model.params, setup.strategy, setup.val, {
-      batchSize: setup.valBatchSize,
-      saveImages: 0,
-      onProgress: values.json ? undefined : (d, n) => process.stderr.write(`\revaluating ${d}/${n}`),
-    });
-    if (!values.json) process.stderr.write('\n');
-    if (!values.json) console.log(formatTable(r));
-    console.log(JSON.stringify({ checkpoint: ckpt, iteration: state.iteration, weights: useEma ? 'ema' : 'raw', psnr: r.psnr, ssim: r.ssim, inputPsnr: r.inputPsnr, frames: r.frames, perVideo: r.perVideo, seconds: (Date.now() - t0) / 1000 }));
-    return 0;
-  } finally {
-    setup.model.dispose();
-    setup.optimizer.dispose();
-    setup.ema?.dispose();
+  await using setup = await interpret(exp, { evalOnly: true });
+  if (!setup.val) throw new Error(`${file} has no validation dataset (data.val) to test on`);
+  loadWeights(setup.model, path.join(ckpt, 'weights.safetensors'));
+  const useEma = state.emaMeta !== null && !values['no-ema'];
+  if (useEma) {
+    // The EMA weights are what validation used during training.
+    const ema = Object.fromEntries(Object.entries(readSafetensors(path.join(ckpt, 'optimizer.safetensors')).tensors).filter(([k]) => k.startsWith('ema/')).map(([k, v]) => [k.slice(4), v]));
+    loadStateDict(setup.model, ema, { layout: 'ours', strict: false });
   }
+  const t0 = Date.now();
+  const r = await evaluate(setup.model, setup.model.params, setup.strategy, setup.val, {
+    batchSize: setup.valBatchSize,
+    saveImages: 0,
+    onProgress: values.json ? undefined : (d, n) => process.stderr.write(`\revaluating ${d}/${n}`),
+  });
+  if (!values.json) process.stderr.write('\n');
+  if (!values.json) console.log(formatTable(r));
+  console.log(JSON.stringify({ checkpoint: ckpt, iteration: state.iteration, weights: useEma ? 'ema' : 'raw', psnr: r.psnr, ssim: r.ssim, inputPsnr: r.inputPsnr, frames: r.frames, perVideo: r.perVideo, seconds: (Date.now() - t0) / 1000 }));
+  return 0;
 }

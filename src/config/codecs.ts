@@ -116,9 +116,23 @@ function acceptsMissing(codec: t.Mixed): boolean {
   return (codec as Partial<AcceptsMissing>).acceptsMissing === true;
 }
 
-export class DefaultsType<A, O> extends t.Type<A, O, unknown> implements AcceptsMissing {
+/**
+ * What a user may write for a codec's value: its decoded type, except where defaults make keys
+ * optional. Carried as a phantom property by the codecs here (`strict`, `withDefaults`, …), so
+ * the input types of experiments and components are derived from their codecs.
+ */
+export interface HasInput<I> {
+  readonly _input?: I;
+}
+export type InputOf<C> = C extends HasInput<infer I> ? (unknown extends I ? TypeOfAny<C> : I) : TypeOfAny<C>;
+type TypeOfAny<C> = C extends t.Type<infer A, unknown, unknown> ? A : never;
+
+export class DefaultsType<A, O, I = A, Opt extends boolean = true> extends t.Type<A, O, unknown> implements AcceptsMissing, HasInput<I> {
   readonly _tag = 'DefaultsType' as const;
   readonly acceptsMissing = true as const;
+  declare readonly _input?: I;
+  /** Type level only: whether a user may leave the value out (its defaults make it complete). */
+  declare readonly _optional: Opt;
   constructor(
     readonly codec: t.Type<A, O, unknown>,
     /** For records: merged under the given keys. Otherwise: the whole value when missing. */
@@ -147,15 +161,20 @@ export class DefaultsType<A, O> extends t.Type<A, O, unknown> implements Accepts
  * Decoding a partial record fills the missing keys from `defaults` (one level; nest
  * `withDefaults` for nested defaults). A missing value decodes as `defaults` alone.
  */
-export function withDefaults<A, O>(codec: t.Type<A, O, unknown>, defaults: Partial<A>): DefaultsType<A, O> {
+export function withDefaults<C extends t.Mixed, D extends Partial<t.TypeOf<C>>>(
+  codec: C,
+  defaults: D,
+): DefaultsType<t.TypeOf<C>, t.OutputOf<C>, WithOptional<InputOf<C>, keyof D>, {} extends WithOptional<InputOf<C>, keyof D> ? true : false> {
   if (!isPlainObject(defaults)) throw new Error(`withDefaults(${codec.name}): defaults must be a plain object`);
   return new DefaultsType(codec, defaults, 'merge');
 }
 
 /** A missing value decodes as `value`; a present one must satisfy `codec` on its own. */
-export function withDefault<A, O>(codec: t.Type<A, O, unknown>, value: A): DefaultsType<A, O> {
+export function withDefault<C extends t.Mixed>(codec: C, value: t.TypeOf<C>): DefaultsType<t.TypeOf<C>, t.OutputOf<C>, InputOf<C>> {
   return new DefaultsType(codec, value, 'replace');
 }
+
+type WithOptional<T, K extends PropertyKey> = T extends object ? Simplify<Omit<T, K> & { [P in Extract<keyof T, K>]?: T[P] }> : T;
 
 // ---------------------------------------------------------------------------------------------
 // Strict records
@@ -166,6 +185,11 @@ export type StrictTypeOf<R extends t.Props, O extends t.Props> = Simplify<
 >;
 export type StrictOutputOf<R extends t.Props, O extends t.Props> = Simplify<
   { [K in keyof R]: t.OutputOf<R[K]> } & { [K in keyof O]?: t.OutputOf<O[K]> }
+>;
+/** Required keys that a user may leave out: their codec's defaults make a complete value. */
+type DefaultedKeys<R extends t.Props> = { [K in keyof R]: R[K] extends { readonly _optional: true } ? K : never }[keyof R];
+export type StrictInputOf<R extends t.Props, O extends t.Props> = Simplify<
+  { [K in Exclude<keyof R, DefaultedKeys<R>>]: InputOf<R[K]> } & { [K in DefaultedKeys<R>]?: InputOf<R[K]> } & { [K in keyof O]?: InputOf<O[K]> }
 >;
 
 /** A failure with its own message, at `key` below the context `c`. */
@@ -178,8 +202,9 @@ export function keyFailure(c: t.Context, key: string, value: unknown, message: s
  * closest known key suggested); missing required keys fail, unless their codec supplies a default.
  * Optional keys that are absent (or `undefined`) stay absent in the result.
  */
-export class StrictType<R extends t.Props, O extends t.Props> extends t.Type<StrictTypeOf<R, O>, StrictOutputOf<R, O>, unknown> {
+export class StrictType<R extends t.Props, O extends t.Props> extends t.Type<StrictTypeOf<R, O>, StrictOutputOf<R, O>, unknown> implements HasInput<StrictInputOf<R, O>> {
   readonly _tag = 'StrictType' as const;
+  declare readonly _input?: StrictInputOf<R, O>;
   constructor(
     name: string,
     readonly required: R,
@@ -255,7 +280,9 @@ export interface Problem {
  * Runs `check` on successfully decoded values; each problem becomes a failure at its path.
  * For constraints that involve several keys (exactly one of two keys, equal lengths, ...).
  */
-export function withChecks<A, O>(codec: t.Type<A, O, unknown>, check: (a: A) => readonly Problem[]): t.Type<A, O, unknown> {
+export function withChecks<C extends t.Mixed>(codec: C, check: (a: t.TypeOf<C>) => readonly Problem[]): Checked<C> {
+  type A = t.TypeOf<C>;
+  type O = t.OutputOf<C>;
   const out = new t.Type<A, O, unknown>(
     codec.name,
     (u): u is A => codec.is(u) && check(u).length === 0,
@@ -276,5 +303,11 @@ export function withChecks<A, O>(codec: t.Type<A, O, unknown>, check: (a: A) => 
   );
   // A checked codec that accepts a missing value still does.
   if (acceptsMissing(codec)) Object.assign(out, { acceptsMissing: true });
-  return out;
+  return out as Checked<C>;
 }
+
+/** A checked codec keeps the input type, and the acceptance of a missing value, of the codec it checks. */
+export type Checked<C extends t.Mixed> = t.Type<t.TypeOf<C>, t.OutputOf<C>, unknown> &
+  HasInput<InputOf<C>> &
+  (C extends AcceptsMissing ? AcceptsMissing : unknown) &
+  (C extends { readonly _optional: infer X } ? { readonly _optional: X } : unknown);

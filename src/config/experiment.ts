@@ -2,7 +2,7 @@
 // and fills defaults; the decoded value decodes to itself again (after a JSON round trip too).
 import * as t from 'io-ts';
 import { isLeft, type Either } from 'fp-ts/lib/Either.js';
-import { arrayOf, Bool, isPlainObject, NonEmptyString, NonNegInt, NonNegNumber, ownValue, PositiveInt, PositiveNumber, Probability, Str, strict, withChecks, withDefault, withDefaults } from './codecs.ts';
+import { arrayOf, Bool, isPlainObject, NonEmptyString, NonNegInt, NonNegNumber, ownValue, PositiveInt, PositiveNumber, Probability, Str, strict, withChecks, withDefault, withDefaults, type HasInput, type InputOf } from './codecs.ts';
 import { decodeOrThrow, decodeWith, showValue } from './errors.ts';
 import { componentCodec, type ComponentSpec } from './registry.ts';
 
@@ -12,67 +12,8 @@ export interface LossTermSpec {
   loss: ComponentSpec;
 }
 
-export interface DataSection {
-  train: ComponentSpec;
-  val?: ComponentSpec;
-  batchSize: number;
-  valBatchSize: number;
-  workers: number;
-  /** Applied in order to every training sample. */
-  augment: ComponentSpec[];
-}
-
-export interface Experiment {
-  name: string;
-  seed: number;
-  workDir: string;
-  data: DataSection;
-  model: ComponentSpec;
-  /** Absent: the engine's single-scale strategy. */
-  strategy?: ComponentSpec;
-  loss: { terms: LossTermSpec[] };
-  optimizer: ComponentSpec;
-  schedule: ComponentSpec;
-  clipGradNorm?: number;
-  ema?: { decay: number };
-  /** Exactly one of the two. */
-  run: { epochs?: number; iterations?: number };
-  /** `every` counts epochs, or iterations when `run.iterations` is set. */
-  validation: { every: number; saveImages: number };
-  /** `every` counts like `validation.every`. */
-  checkpoint: { every: number; keepLast: number; keepBest: boolean };
-  /** `every` counts iterations. */
-  log: { every: number };
-}
-
-/** What `experiment(...)` accepts: an Experiment with defaulted keys optional. */
-export interface ExperimentInput {
-  name: string;
-  seed?: number;
-  /** Default `work_dirs/<name>`. */
-  workDir?: string;
-  data: {
-    train: ComponentSpec;
-    val?: ComponentSpec;
-    batchSize: number;
-    valBatchSize?: number;
-    workers?: number;
-    augment?: ComponentSpec[];
-  };
-  model: ComponentSpec;
-  strategy?: ComponentSpec;
-  /** One loss spec (weight 1), or weighted terms. */
-  loss: ComponentSpec | { terms: Array<{ weight?: number; loss: ComponentSpec }> };
-  optimizer: ComponentSpec;
-  /** Default: constant. */
-  schedule?: ComponentSpec;
-  clipGradNorm?: number;
-  ema?: { decay?: number };
-  run: { epochs: number; iterations?: undefined } | { iterations: number; epochs?: undefined };
-  validation: { every: number; saveImages?: number };
-  checkpoint: { every: number; keepLast?: number; keepBest?: boolean };
-  log?: { every?: number };
-}
+/** The length of a run: exactly one of the two. */
+export type RunLength = { epochs: number; iterations?: undefined } | { iterations: number; epochs?: undefined };
 
 const DataCodec = withDefaults(
   strict(
@@ -94,7 +35,8 @@ const TermsCodec = withChecks(strict({ terms: arrayOf(TermCodec, 'array of loss 
 );
 
 /** `{ terms: [...] }`, or a single loss spec standing for one term of weight 1. */
-const LossCodec = new t.Type<{ terms: LossTermSpec[] }, { terms: LossTermSpec[] }, unknown>(
+type LossInput = ComponentSpec | { terms: Array<{ weight?: number; loss: ComponentSpec }> };
+const LossCodec: t.Type<{ terms: LossTermSpec[] }, { terms: LossTermSpec[] }, unknown> & HasInput<LossInput> = new t.Type<{ terms: LossTermSpec[] }, { terms: LossTermSpec[] }, unknown>(
   'loss spec or { terms }',
   (u): u is { terms: LossTermSpec[] } => TermsCodec.is(u),
   (u, c) => {
@@ -108,13 +50,14 @@ const LossCodec = new t.Type<{ terms: LossTermSpec[] }, { terms: LossTermSpec[] 
   t.identity,
 );
 
-const RunCodec = withChecks(strict({}, { epochs: PositiveInt, iterations: PositiveInt }, '{ epochs } or { iterations }'), (r) =>
+const RunFields = strict({}, { epochs: PositiveInt, iterations: PositiveInt }, '{ epochs } or { iterations }');
+const RunCodec = withChecks(RunFields, (r) =>
   r.epochs !== undefined && r.iterations !== undefined
     ? [{ message: 'expected exactly one of epochs, iterations, got both' }]
     : r.epochs === undefined && r.iterations === undefined
       ? [{ message: 'expected exactly one of epochs, iterations, got neither' }]
       : [],
-);
+) as unknown as t.Type<RunLength, RunLength, unknown> & HasInput<RunLength>;
 
 const ExperimentFields = withDefaults(
   strict(
@@ -143,20 +86,34 @@ const ExperimentFields = withDefaults(
 );
 
 /** The experiment codec: validates every key and fills the defaults. */
-export const ExperimentCodec: t.Type<Experiment, Experiment, unknown> = new t.Type<Experiment, Experiment, unknown>(
-  'experiment',
-  (u): u is Experiment => ExperimentFields.is(u) && typeof ownValue(u as Record<string, unknown>, 'workDir') === 'string',
-  (u, c) => {
-    const r = ExperimentFields.validate(u, c);
-    if (isLeft(r)) return r;
-    // workDir's default depends on name, so it is filled after the fields are known.
-    const e = r.right;
-    return t.success({ ...e, workDir: e.workDir ?? defaultWorkDir(e.name) } as Experiment);
-  },
-  t.identity,
-);
+export const ExperimentCodec = ExperimentFields;
 
-/** `workDir` as the decoder fills it in when it is not given. */
+/** A decoded experiment: every key checked, defaults filled (`workDir` stays absent unless given). */
+export type Experiment = t.TypeOf<typeof ExperimentCodec>;
+/** What `experiment(...)` accepts: the keys with defaults are optional. */
+export type ExperimentInput = InputOf<typeof ExperimentCodec>;
+export type DataSection = Experiment['data'];
+
+/**
+ * The experiment `experiment(input)` returns: the component specs keep the precise types of the
+ * combinators that made them, so `exp.model.innerChannels` is a number for a DBN.
+ */
+export type TypedExperiment<I extends ExperimentInput> = Omit<Experiment, 'model' | 'optimizer' | 'schedule' | 'strategy' | 'data'> & {
+  model: I['model'];
+  optimizer: I['optimizer'];
+  schedule: Given<I['schedule'], Experiment['schedule']>;
+  strategy?: Given<I['strategy'], ComponentSpec>;
+  data: Omit<DataSection, 'train' | 'val'> & (I['data'] extends { train: infer T; val?: infer V } ? { train: T; val?: Given<V, ComponentSpec> } : Pick<DataSection, 'train' | 'val'>);
+};
+/** `T`, or `Fallback` where the input left the key out (its type is then unknown or undefined). */
+type Given<T, Fallback> = unknown extends T ? Fallback : [NonNullable<T>] extends [never] ? Fallback : NonNullable<T>;
+
+/** Where a run writes: `workDir` when given, else `work_dirs/<name>`. */
+export function workDirOf(e: Pick<Experiment, 'name' | 'workDir'>): string {
+  return e.workDir ?? defaultWorkDir(e.name);
+}
+
+/** The work directory of an experiment that does not set `workDir`. */
 export function defaultWorkDir(name: string): string {
   return `work_dirs/${name}`;
 }
@@ -167,8 +124,8 @@ export function decodeExperiment(value: unknown): Either<string[], Experiment> {
 }
 
 /** Builds an experiment value, filling defaults; throws listing every problem. */
-export function experiment(input: ExperimentInput): Experiment {
-  return decodeOrThrow(ExperimentCodec, input, 'invalid experiment');
+export function experiment<I extends ExperimentInput>(input: I): TypedExperiment<I> {
+  return decodeOrThrow(ExperimentCodec, input, 'invalid experiment') as unknown as TypedExperiment<I>;
 }
 
 /** The unit of `validation.every` and `checkpoint.every`. */

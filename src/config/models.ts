@@ -3,17 +3,12 @@ import { buildDblrnet } from '../models/dblrnet.ts';
 import { buildStrcnn } from '../models/strcnn.ts';
 import { buildIfirnn } from '../models/ifirnn.ts';
 import { buildEstrnn, ESTRNN_ACTIVATIONS } from '../models/estrnn.ts';
-import { buildMscnn } from '../models/mscnn.ts';
-import { buildSrn } from '../models/srn.ts';
-import { buildMimoUnet, buildMimoUnetPlus } from '../models/mimounet.ts';
-import { buildRestormer } from '../models/restormer.ts';
 import { buildEdvr } from '../models/edvr.ts';
 import { buildCdvdTsp, CDVD_FLOW_WEIGHTS, CDVD_NO_FLOW_WEIGHTS } from '../models/cdvd-tsp.ts';
 import { buildStfan } from '../models/stfan.ts';
 import { buildPvdnet, PVDNET_BIMNET_WEIGHTS, pvdnetNoBimnetWarning } from '../models/pvdnet.ts';
 import { withFlowWeights } from '../models/flow-weights.ts';
 import { arrayOf, Bool, NonEmptyString, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from './codecs.ts';
-import * as t from 'io-ts';
 import { defineComponent } from './registry.ts';
 
 
@@ -23,8 +18,6 @@ function opts<S extends { type: string }>(s: S): Omit<S, 'type'> {
   const { type: _, ...rest } = s;
   return rest;
 }
-
-const Quad = t.tuple([PositiveInt, PositiveInt, PositiveInt, PositiveInt], 'four positive integers');
 
 export const dblrnet = defineComponent({
   kind: 'model',
@@ -61,62 +54,6 @@ export const estrnn = defineComponent({
   defaults: { nFeatures: 16, nBlocks: 15, futureFrames: 2, pastFrames: 2, activation: 'gelu' },
   build: (s, { seed }) => buildEstrnn(opts(s), seed),
   describe: 'ESTRNN (Zhong et al. 2020): RDB cells with global spatio-temporal attention; N frames to N-past-future',
-});
-
-export const mscnn = defineComponent({
-  kind: 'model',
-  type: 'mscnn',
-  codec: strict({ inChannels: PositiveInt, numFeats: PositiveInt, outChannels: PositiveInt, numResblocks: PositiveInt, kernelSize: PositiveInt, numScales: PositiveInt }),
-  defaults: { inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 },
-  build: (s, { seed }) => buildMscnn(opts(s), seed),
-  describe: 'MSCNN / DeepDeblur MSResNet (Nah et al. 2017): coarse-to-fine pyramid; use strategy multiScale',
-});
-
-export const srn = defineComponent({
-  kind: 'model',
-  type: 'srn',
-  codec: strict({ inChannels: PositiveInt, innerChannels: PositiveInt, numLevels: PositiveInt, withLstm: Bool, lstmOutput: oneOf('hidden', 'cell') }),
-  defaults: { inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' },
-  build: (s, { seed }) => buildSrn(opts(s), seed),
-  describe: "SRN (Tao et al. 2018): scale-recurrent network; use strategy multiScale; lstmOutput 'cell' loads the original's weights",
-});
-
-export const mimoUnet = defineComponent({
-  kind: 'model',
-  type: 'mimoUnet',
-  codec: strict({ numRes: PositiveInt }),
-  defaults: { numRes: 8 },
-  build: (s, { seed }) => buildMimoUnet(opts(s), seed),
-  describe: 'MIMO-UNet (Cho et al. 2021): outputs [1/4, 1/2, full]; use strategy mimo',
-});
-
-export const mimoUnetPlus = defineComponent({
-  kind: 'model',
-  type: 'mimoUnetPlus',
-  codec: strict({ numRes: PositiveInt }),
-  defaults: { numRes: 20 },
-  build: (s, { seed }) => buildMimoUnetPlus(opts(s), seed),
-  describe: 'MIMO-UNet+ (Cho et al. 2021): the larger MIMO-UNet; use strategy mimo',
-});
-
-export const restormer = defineComponent({
-  kind: 'model',
-  type: 'restormer',
-  codec: strict({
-    inpChannels: PositiveInt,
-    outChannels: PositiveInt,
-    dim: PositiveInt,
-    numBlocks: Quad,
-    numRefinementBlocks: NonNegInt,
-    heads: Quad,
-    ffnExpansionFactor: PositiveNumber,
-    bias: Bool,
-    layerNormType: oneOf('WithBias', 'BiasFree'),
-    dualPixelTask: Bool,
-  }),
-  defaults: { inpChannels: 3, outChannels: 3, dim: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2.66, bias: false, layerNormType: 'WithBias', dualPixelTask: false },
-  build: (s, { seed }) => buildRestormer(opts(s), seed),
-  describe: 'Restormer (Zamir et al. 2022): transformer U-Net with transposed attention; H, W multiples of 8',
 });
 
 export const edvr = defineComponent({

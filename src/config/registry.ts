@@ -23,6 +23,11 @@ export interface ModelContext {
 export interface ScheduleContext {
   /** The optimizer spec's `lr`. */
   readonly baseLr: number;
+  /**
+   * The run's length counted in the schedule's `stepEvery` unit, when known: the default of
+   * parameters that span the whole run (cosine's `tMax`).
+   */
+  readonly runLength?: number;
 }
 
 /** Build context and result of the kinds whose builders this layer can type. */

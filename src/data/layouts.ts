@@ -1,5 +1,5 @@
-// Where the frames of each published benchmark live (SPEC §1.2). A layout lists the videos of
-// a split and, for each, the folder of ground-truth frames (which defines the frame list) and
+// Where the frames of each published benchmark live (docs/data.md shows the layouts). A layout
+// lists the videos of a split and, for each, the folder of ground-truth frames (which defines the frame list) and
 // the folder of blurry input frames; input and ground truth share file names.
 import path from 'node:path';
 import { DataError, isDir, listDirs } from './image.ts';

@@ -1,14 +1,16 @@
 // The interpreter: turns a decoded experiment value into the live objects of a run.
-import type { Experiment } from '../config/experiment.ts';
+import { defaultWorkDir, runUnit, type Experiment } from '../config/experiment.ts';
 import { buildComponent, type ComponentSpec } from '../config/index.ts';
 import { baseLr, stepUnit } from '../components.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { isBuiltinDataset, type DatasetContext } from '../data/components.ts';
-import { datasetSource, openParallelLoader } from '../data/parallel-loader.ts';
-import type { LoaderOptions } from '../data/loader.ts';
-import { ema } from '../optim/ema.ts';
+import { datasetSource, openParallelLoader, type ParallelLoader } from '../data/parallel-loader.ts';
+import { batchesPerEpoch, type LoaderOptions } from '../data/loader.ts';
+import { ema, type Ema } from '../optim/ema.ts';
+import type { Optimizer } from '../optim/types.ts';
+import type { LrAt } from '../optim/schedules.ts';
 import type { Strategy } from './strategy.ts';
-import type { LossTerm, TrainSetup } from './setup.ts';
+import { trainSetup, type LossTerm, type TrainSetup } from './setup.ts';
 
 export interface InterpretOptions {
   /** Overrides `experiment.workDir`. */
@@ -31,6 +33,17 @@ function termNames(specs: readonly ComponentSpec[]): string[] {
   });
 }
 
+/**
+ * The run's length in the schedule's unit: the same number when the units agree, otherwise
+ * converted with the number of iterations per epoch (an epoch-stepped schedule over an
+ * iteration-based run counts the epochs the run touches).
+ */
+export function runLengthIn(unit: 'epoch' | 'iteration', exp: Experiment, itersPerEpoch: number): number {
+  const length = exp.run.epochs ?? exp.run.iterations!;
+  if (runUnit(exp) === unit) return length;
+  return unit === 'iteration' ? length * itersPerEpoch : Math.ceil(length / itersPerEpoch);
+}
+
 export async function interpret(exp: Experiment, opts: InterpretOptions = {}): Promise<TrainSetup> {
   const names = termNames(exp.loss.terms.map((t) => t.loss));
   // Built first and once (a bad weights file fails here, before anything is allocated);
@@ -38,39 +51,60 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
   const loss: LossTerm[] = exp.loss.terms.map((t, i) => ({ name: names[i]!, weight: t.weight, fn: buildComponent('loss', t.loss) }));
   const strategy = buildComponent<Strategy>('strategy', exp.strategy ?? { type: 'singleScale' });
   const val = exp.data.val ? await dataset(exp.data.val, { split: 'val' }) : undefined;
+  const lrUnit = stepUnit(exp.schedule);
   const model = buildComponent('model', exp.model, { seed: exp.seed });
-  const optimizer = buildComponent('optimizer', exp.optimizer);
-  // Worker threads start last, so that nothing above can fail and leave them running.
-  const trainCtx: DatasetContext = { split: 'train', augment: exp.data.augment };
-  // Built-in datasets load in worker threads when asked; user-defined ones in this thread.
-  const parallel = !opts.evalOnly && exp.data.workers > 0 && isBuiltinDataset(exp.data.train.type);
-  const loader = parallel
-    ? await openParallelLoader(datasetSource(new URL('../data/components.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
-    : undefined;
-  const train = opts.evalOnly ? undefined : (loader?.dataset ?? (await dataset(exp.data.train, trainCtx)));
-  return {
-    experiment: exp,
-    name: exp.name,
-    seed: exp.seed,
-    workDir: opts.workDir ?? exp.workDir,
-    model,
-    strategy,
-    loss,
-    optimizer,
-    lr: buildComponent('schedule', exp.schedule, { baseLr: baseLr(exp.optimizer) }),
-    lrUnit: stepUnit(exp.schedule),
-    ...(exp.clipGradNorm !== undefined ? { clipGradNorm: exp.clipGradNorm } : {}),
-    ...(exp.ema ? { ema: ema(model.params, { decay: exp.ema.decay }) } : {}),
-    train: train ?? emptyDataset(exp.name),
-    ...(loader ? { batches: (o: LoaderOptions, epoch: number, from: number) => loader.batches(o, epoch, from), close: () => loader.close() } : {}),
-    ...(val ? { val } : {}),
-    batchSize: exp.data.batchSize,
-    valBatchSize: exp.data.valBatchSize,
-    run: exp.run.epochs !== undefined ? { unit: 'epoch', length: exp.run.epochs } : { unit: 'iteration', length: exp.run.iterations! },
-    validation: exp.validation,
-    checkpoint: exp.checkpoint,
-    log: exp.log,
-  };
+  let optimizer: Optimizer | undefined;
+  let averaged: Ema | undefined;
+  let loader: ParallelLoader | undefined;
+  try {
+    optimizer = buildComponent('optimizer', exp.optimizer);
+    averaged = exp.ema ? ema(model.params, { decay: exp.ema.decay }) : undefined;
+    // Worker threads start last, so that as little as possible can fail and leave them running.
+    const trainCtx: DatasetContext = { split: 'train', augment: exp.data.augment };
+    // Built-in datasets load in worker threads when asked; user-defined ones in this thread.
+    const parallel = !opts.evalOnly && exp.data.workers > 0 && isBuiltinDataset(exp.data.train.type);
+    loader = parallel
+      ? await openParallelLoader(datasetSource(new URL('../data/components.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
+      : undefined;
+    const train = opts.evalOnly ? undefined : (loader?.dataset ?? (await dataset(exp.data.train, trainCtx)));
+    // Evaluation needs no learning rate (and without the training set, the run's length in
+    // the other unit is unknown).
+    let lr: LrAt = () => {
+      throw new Error('an evaluation-only setup has no learning-rate schedule');
+    };
+    if (train) {
+      const itersPerEpoch = batchesPerEpoch(train, { batchSize: exp.data.batchSize, dropLast: true });
+      if (itersPerEpoch === 0) throw new Error(`training dataset '${train.name}' has ${train.length} samples, fewer than one batch of ${exp.data.batchSize}`);
+      lr = buildComponent('schedule', exp.schedule, { baseLr: baseLr(exp.optimizer), runLength: runLengthIn(lrUnit, exp, itersPerEpoch) });
+    }
+    const workers = loader;
+    return trainSetup({
+      experiment: exp,
+      name: exp.name,
+      seed: exp.seed,
+      workDir: opts.workDir ?? exp.workDir ?? defaultWorkDir(exp.name),
+      model,
+      strategy,
+      loss,
+      optimizer,
+      lr,
+      lrUnit,
+      ...(exp.clipGradNorm !== undefined ? { clipGradNorm: exp.clipGradNorm } : {}),
+      ...(averaged ? { ema: averaged } : {}),
+      train: train ?? emptyDataset(exp.name),
+      ...(workers ? { batches: (o: LoaderOptions, epoch: number, from: number) => workers.batches(o, epoch, from), close: () => workers.close() } : {}),
+      ...(val ? { val } : {}),
+      batchSize: exp.data.batchSize,
+      valBatchSize: exp.data.valBatchSize,
+      run: exp.run.epochs !== undefined ? { unit: 'epoch', length: exp.run.epochs } : { unit: 'iteration', length: exp.run.iterations! },
+    });
+  } catch (err) {
+    model.dispose();
+    optimizer?.dispose();
+    averaged?.dispose();
+    await loader?.close();
+    throw err;
+  }
 }
 
 function emptyDataset(name: string): Dataset {

@@ -1,7 +1,13 @@
 // The training loop as a cold Observable<TrainEvent>. Subscribing starts the run; hooks are
 // operators on the stream. After each event the loop waits for work that hooks registered with
 // `ctx.wait`, so validation or checkpointing never overlaps an optimisation step.
-// Unsubscribing (or ctx.requestStop()) stops after the current step and leaves a checkpoint.
+//
+// Two ways to end a run early:
+// - stop: abort `opts.signal` (or call `ctx.requestStop()`). The loop finishes the current step,
+//   saves a checkpoint, emits `checkpoint` (reason 'stop') and `end` (reason 'stopped'), and
+//   completes; awaiting the stream's completion awaits all of it.
+// - abandon: unsubscribe. The loop stops after the current step, with no checkpoint and no more
+//   events; `ctx.done` resolves when it has let go of the setup.
 import { Observable } from 'rxjs';
 import { cleanStaleTemps } from '../io/atomic.ts';
 import { batchesPerEpoch, epochBatches } from '../data/loader.ts';
@@ -15,8 +21,8 @@ import { trainStep } from './step.ts';
 export interface TrainOptions {
   /** A checkpoint directory to continue from exactly. */
   readonly resumeFrom?: string;
-  /** Called with the context once it exists (e.g. to wire Ctrl-C to ctx.requestStop). */
-  readonly onContext?: (ctx: TrainContext) => void;
+  /** Aborting it stops the run gracefully: a checkpoint, then `end` with reason 'stopped'. */
+  readonly signal?: AbortSignal;
 }
 
 export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<TrainEvent> {
@@ -27,20 +33,33 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
       return;
     }
     const ctx = new TrainContext(setup, itersPerEpoch);
-    opts.onContext?.(ctx);
+    try {
+      if (opts.resumeFrom) ctx.resume(opts.resumeFrom);
+    } catch (err) {
+      subscriber.error(err);
+      return;
+    }
+    const { signal } = opts;
+    const onAbort = () => ctx.requestStop();
+    if (signal?.aborted) ctx.requestStop();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+
     const emit = async (ev: TrainEvent): Promise<void> => {
       if (!subscriber.closed) subscriber.next(ev);
       await ctx.settle();
     };
     const totalIterations = setup.run.unit === 'epoch' ? setup.run.length * itersPerEpoch : setup.run.length;
     const finished = () => ctx.iteration >= totalIterations || (setup.run.unit === 'epoch' && ctx.epoch >= setup.run.length);
+    const pos = () => ({ ctx, epoch: ctx.epoch, iteration: ctx.iteration });
+
+    // Delivered before subscribe() returns, so a subscriber holds the context (and `ctx.done`)
+    // before it can unsubscribe.
+    subscriber.next({ type: 'start', ...pos(), totalIterations, itersPerEpoch, params: countParams(setup.model), ...(opts.resumeFrom ? { resumedFrom: opts.resumeFrom } : {}) });
 
     const run = async (): Promise<void> => {
+      await ctx.settle();
       // Leftovers of a checkpoint write interrupted by a crash are finished or removed.
       await cleanStaleTemps(ctx.checkpointsDir).catch(() => undefined);
-      if (opts.resumeFrom) ctx.resume(opts.resumeFrom);
-      const pos = () => ({ ctx, epoch: ctx.epoch, iteration: ctx.iteration });
-      await emit({ type: 'start', ...pos(), totalIterations, itersPerEpoch, params: countParams(setup.model), ...(opts.resumeFrom ? { resumedFrom: opts.resumeFrom } : {}) });
       while (!finished() && !ctx.stopRequested) {
         const epochStart = Date.now();
         let lossSum = 0;
@@ -81,6 +100,7 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
           await emit({ type: 'epoch', ctx, epoch: done, iteration: ctx.iteration, meanLoss: steps > 0 ? lossSum / steps : NaN, seconds: (Date.now() - epochStart) / 1000 });
         }
       }
+      if (ctx.abandoned) return;
       if (ctx.stopRequested && !finished()) {
         const path = await ctx.saveCheckpoint();
         await emit({ type: 'checkpoint', ...pos(), path, reason: 'stop' });
@@ -88,10 +108,15 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
       await emit({ type: 'end', ...pos(), reason: finished() ? 'completed' : 'stopped', seconds: (Date.now() - ctx.startedAt) / 1000 });
     };
 
-    run().then(
-      () => subscriber.complete(),
-      (err: unknown) => subscriber.error(err),
-    );
-    return () => ctx.requestStop();
+    run()
+      .then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err),
+      )
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        ctx.finish();
+      });
+    return () => ctx.abandon();
   });
 }

@@ -21,7 +21,7 @@ function message(err: unknown): string {
 
 export class AppendFile {
   private fd: number | undefined;
-  /** Bytes known to end at a record boundary; tracked only for an exclusive file. */
+  /** Bytes appended so far, a record boundary; what a failed append of an exclusive file is cut back to. */
   private size = 0;
 
   private constructor(

@@ -23,11 +23,11 @@ import { conv2d } from '../nn/conv.ts';
 import { relu } from '../nn/activations.ts';
 import { noGrad } from '../nn/ops/no-grad.ts';
 import { CDVD_WARP, warpWithMask } from '../nn/ops/warp.ts';
-import { estimateFlow, pwcNetwork, pwcStateDict } from './pwcnet.ts';
+import { estimateFlow, pwcNetwork } from './pwcnet.ts';
 import type { PwcNetwork } from './pwcnet.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
-import type { FlowNetWeights } from './flow-weights.ts';
+import { flowNetStateDict as pwcStateDict, type FlowNetWeights } from './flow-weights.ts';
 
 export interface CdvdTspOptions {
   /** `in_channels`: must be 3 (PWC-Net reads RGB frames). */

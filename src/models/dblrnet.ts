@@ -1,9 +1,9 @@
 // DBLRNet, the generator of "Adversarial Spatio-Temporal Learning for Video Deblurring"
-// (Zhang et al. 2018), SPEC §2.2. Two 3×3×3 convolutions (temporally unpadded, so each output
+// (Zhang et al. 2018). Two 3×3×3 convolutions (temporally unpadded, so each output
 // time step sees 5 input frames) fuse the clip, then 15 residual blocks (conv-BN-ReLU-conv-BN)
 // with a long skip, and three convolutions reconstruct the frame. No residual to the input.
 //
-// Differences from the original (SPEC §7.4, bug 29): the original flattens the 3-D features
+// Differences from the original: the original flattens the 3-D features
 // into channels, which only works when the clip has exactly 5 frames (any other count crashes
 // in the first 2-D convolution). Here each of the T−4 temporal outputs of the 3-D stage goes
 // through the 2-D stages on its own (time folded into the batch), so a clip of T ≥ 5 frames
@@ -12,19 +12,22 @@
 // that argument), and shapes are checked up front.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { batchNormLayer, conv2dLayer } from '../nn/layers.ts';
 import { conv3dLayer } from '../nn/conv3d.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface DblrnetOptions {
-  /** Frames per input clip; at least 5 (the 3-D stage consumes 4). */
-  readonly numFrames: number;
-  readonly inChannels: number;
-  readonly innerChannels: number;
-}
+const options = strict({
+  // Frames per input clip; at least 5 (the 3-D stage consumes 4).
+  numFrames: PositiveInt,
+  inChannels: PositiveInt,
+  innerChannels: PositiveInt,
+});
+export type DblrnetOptions = t.TypeOf<typeof options>;
 
 /** Residual blocks in the 2-D trunk (fixed in the original). */
 const LAYER_COUNT = 15;
@@ -43,15 +46,8 @@ function resBlock(s: Scope, c: number): Fn {
   return (p, x, training) => tf.add(bn2(p, c2(p, tf.relu(bn1(p, c1(p, x), training))), training), x);
 }
 
-export function buildDblrnet(opts: DblrnetOptions, seed: number): Model {
+function buildDblrnet(opts: DblrnetOptions, store: ParamStore): Model {
   const { numFrames, inChannels, innerChannels: c } = opts;
-  for (const [k, v] of Object.entries({ numFrames, inChannels, innerChannels: c })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`DBLRNet: ${k} must be a positive integer, got ${v}`);
-  }
-  if (numFrames <= TEMPORAL_SHRINK) {
-    throw new Error(`DBLRNet: numFrames must be at least ${TEMPORAL_SHRINK + 1} (two 3-frame temporal convolutions without padding), got ${numFrames}`);
-  }
-  const store = new ParamStore(seed);
   const root = store.root();
   const lIn = root.child('L_in');
   const in0 = conv3dLayer(lIn.child(0), { inChannels, outChannels: 16, kernelSize: 3, padding: [0, 1, 1] });
@@ -76,3 +72,17 @@ export function buildDblrnet(opts: DblrnetOptions, seed: number): Model {
   };
   return makeModel('DBLRNet', store, apply);
 }
+
+export const dblrnet = defineModel({
+  type: 'dblrnet',
+  codec: options,
+  // The original's constructor has no defaults; these are its DVD configuration.
+  defaults: { numFrames: 5, inChannels: 3, innerChannels: 64 },
+  check: (p) =>
+    p.numFrames > TEMPORAL_SHRINK
+      ? []
+      : [{ path: 'numFrames', message: `expected at least ${TEMPORAL_SHRINK + 1} (two 3-frame temporal convolutions without padding), got ${p.numFrames}` }],
+  original: { className: 'DBLRNet' },
+  build: buildDblrnet,
+  describe: 'DBLRNet (Zhang et al. 2018): 3-D convolutions then residual blocks; T ≥ 5 frames to T−4',
+});

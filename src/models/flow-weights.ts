@@ -30,20 +30,6 @@ export interface FlowNetWeights {
   readonly rename: <T>(sd: Readonly<Record<string, T>>, prefix: string) => Record<string, T>;
 }
 
-/**
- * Keys of a flow network's own state dict renamed to model keys under `prefix`. Both flow
- * networks come from sniklaus' PyTorch re-implementations, named after their module attributes
- * (`moduleExtractor.moduleOne.0.weight`); the repositories later renamed `module…` parts to
- * `net…` (`netExtractor.netOne.0.weight`), which map back here. Values pass through unchanged.
- */
-export function flowNetStateDict<T>(sd: Readonly<Record<string, T>>, prefix: string): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const [key, value] of Object.entries(sd)) {
-    out[prefix + key.split('.').map((part) => (NET_PART.test(part) ? `module${part.slice(3)}` : part)).join('.')] = value;
-  }
-  return out;
-}
-
 export interface FlowWeightsReport {
   /** The key form found in the file, in words. */
   readonly form: string;
@@ -81,6 +67,20 @@ export function setFlowWeightsWarningSink(next: WarningSink | null): WarningSink
 const NET_PART = /^net[A-Z]/;
 const MODULE_PART = /^module[A-Z]/;
 const DATA_PARALLEL = 'module.';
+
+/**
+ * Keys of a flow network's own state dict renamed to model keys under `prefix`. Both flow
+ * networks come from sniklaus' PyTorch re-implementations, named after their module attributes
+ * (`moduleExtractor.moduleOne.0.weight`); the repositories later renamed `module…` parts to
+ * `net…` (`netExtractor.netOne.0.weight`), which map back here. Values pass through unchanged.
+ */
+export function flowNetStateDict<T>(sd: Readonly<Record<string, T>>, prefix: string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [key, value] of Object.entries(sd)) {
+    out[prefix + key.split('.').map((part) => (NET_PART.test(part) ? `module${part.slice(3)}` : part)).join('.')] = value;
+  }
+  return out;
+}
 
 interface Entry {
   readonly fileKey: string;

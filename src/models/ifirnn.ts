@@ -1,5 +1,5 @@
 // IFIRNN, "Recurrent Neural Networks with Intra-Frame Iterations for Video Deblurring"
-// (Nah et al. 2019), SPEC §2.4; the default is the paper's C2H3 (two cells, three intra-frame
+// (Nah et al. 2019); the default is the paper's C2H3 (two cells, three intra-frame
 // iterations). A cell extracts quarter-resolution features from the frame (three linear
 // convolutions), joins them with the hidden state, runs six residual blocks and produces a new
 // hidden state; in its output cell's last iteration it also decodes the restored frame. The
@@ -12,21 +12,24 @@
 // `intraIters` ≥ 1, which the original needs too but does not check).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { Bool, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface IfirnnOptions {
-  readonly inChannels: number;
-  /** Feature width c; the recurrent trunk runs at 8c channels. */
-  readonly innerChannels: number;
-  /** Two cells (a state-only first cell and an output cell) instead of one; default true. */
-  readonly dualCell?: boolean;
-  /** Iterations of the output cell per frame; default 3. */
-  readonly intraIters?: number;
-}
+const options = strict({
+  inChannels: PositiveInt,
+  // Feature width c; the recurrent trunk runs at 8c channels.
+  innerChannels: PositiveInt,
+  // Two cells (a state-only first cell and an output cell) instead of one.
+  dualCell: Bool,
+  // Iterations of the output cell per frame.
+  intraIters: PositiveInt,
+});
+export type IfirnnOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -73,14 +76,8 @@ function rnnCell(s: Scope, cin: number, c: number, withOutput: boolean): Cell {
   };
 }
 
-export function buildIfirnn(opts: IfirnnOptions, seed: number): Model {
-  const { inChannels, innerChannels: c } = opts;
-  const dualCell = opts.dualCell ?? true;
-  const intraIters = opts.intraIters ?? 3;
-  for (const [k, v] of Object.entries({ inChannels, innerChannels: c, intraIters })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`IFIRNN: ${k} must be a positive integer, got ${v}`);
-  }
-  const store = new ParamStore(seed);
+function buildIfirnn(opts: IfirnnOptions, store: ParamStore): Model {
+  const { inChannels, innerChannels: c, dualCell, intraIters } = opts;
   const cells = store.root().child('rnncells');
   const first = rnnCell(cells.child(0), inChannels, c, !dualCell);
   const iter = dualCell ? rnnCell(cells.child(1), inChannels, c, true) : first;
@@ -112,3 +109,13 @@ export function buildIfirnn(opts: IfirnnOptions, seed: number): Model {
   };
   return makeModel('IFIRNN', store, apply);
 }
+
+export const ifirnn = defineModel({
+  type: 'ifirnn',
+  codec: options,
+  // in_channels and inner_channels have no default in the original; these are its DVD configuration.
+  defaults: { inChannels: 3, innerChannels: 16, dualCell: true, intraIters: 3 },
+  original: { className: 'IFIRNN' },
+  build: buildIfirnn,
+  describe: 'IFIRNN (Nah et al. 2019): intra-frame iterative RNN; N frames to N',
+});

@@ -1,5 +1,5 @@
 // LiteFlowNet (Hui et al. 2018) as in the sniklaus/pytorch-liteflownet re-implementation that
-// PVDNet uses as its "BIMNet" (SPEC §2.9). Parameter names follow that version's module
+// PVDNet uses as its "BIMNet". Parameter names follow that version's module
 // attributes (`moduleFeatures.moduleOne.0.weight`, `moduleMatching.0.moduleUpflow.weight`, ...),
 // under the caller's prefix (`BIMNet.` in PVDNet). This version subtracts no mean from the
 // images and takes the plain Euclidean norm in the regularisation step.

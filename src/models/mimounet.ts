@@ -1,28 +1,31 @@
-// MIMO-UNet and MIMO-UNet+ (Cho et al. 2021), SPEC §2.12: a three-level U-Net that takes the
+// MIMO-UNet and MIMO-UNet+ (Cho et al. 2021): a three-level U-Net that takes the
 // image at full, ½ and ¼ resolution (shallow convolution modules, SCM, merged into the encoder
 // by feature attention modules, FAM), exchanges encoder features across scales (AFF), and
 // predicts a residual at every scale. Returns `[¼, ½, full]`, each output plus its own input
 // scale, in the original's order (coarse to fine).
 //
 // Differences from the original: MIMO-UNet+ flattens a 5-D input `[B, N, H, W, C]` to
-// `[B·N, H, W, C]` like MIMO-UNet (the original's MIMOUNetPlus does not, and fails on it;
-// SPEC §7.4 item 32). Inputs are checked up front (3 channels; H and W multiples of 4).
+// `[B·N, H, W, C]` like MIMO-UNet (the original's MIMOUNetPlus does not, and fails on it).
+// Inputs are checked up front (3 channels; H and W multiples of 4).
 // MIMO-UNet+'s Dropout2d masks, in training mode only, come from a seeded stream owned by the
 // model (derived from the build seed, advanced once per training call).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { NonNegInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { interpolate } from '../nn/interpolate.ts';
 import { Rng } from '../util/rng.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface MimoUnetOptions {
-  /** ResBlocks per encoder/decoder stage: 8 for MIMO-UNet, 20 for MIMO-UNet+. */
-  readonly numRes: number;
-}
+const options = strict({
+  // ResBlocks per encoder/decoder stage: 8 for MIMO-UNet, 20 for MIMO-UNet+.
+  numRes: NonNegInt,
+});
+export type MimoUnetOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -95,11 +98,9 @@ function dropout2d(x: Tensor, rate: number, rng: Rng): Tensor {
   return tf.mul(x, tf.tensor(mask, [b, 1, 1, c], 'float32'));
 }
 
-function build(name: string, opts: MimoUnetOptions, dropoutRate: number, seed: number): Model {
+function build(name: string, opts: MimoUnetOptions, dropoutRate: number, store: ParamStore): Model {
   const { numRes } = opts;
-  if (!Number.isInteger(numRes) || numRes < 0) throw new Error(`${name}: numRes must be a non-negative integer, got ${numRes}`);
   const b = BASE;
-  const store = new ParamStore(seed);
   const r = store.root();
   const enc = [0, 1, 2].map((i) => resStage(r.child('Encoder').child(i), b * 2 ** i, numRes));
   const fe = r.child('feat_extract');
@@ -125,7 +126,7 @@ function build(name: string, opts: MimoUnetOptions, dropoutRate: number, seed: n
   const fam2 = fam(r.child('FAM2'), 2 * b);
   const scm1 = scm(r.child('SCM1'), 4 * b);
   const scm2 = scm(r.child('SCM2'), 2 * b);
-  const rng = Rng.derive(seed, `${name}:dropout`);
+  const rng = Rng.derive(store.seed, `${name}:dropout`);
 
   const apply = (p: Params, input: ModelInput, { training }: { readonly training: boolean }): Tensor[] => {
     if (Array.isArray(input)) throw new Error(`${name}: expected one image tensor [B, H, W, C], got a list`);
@@ -157,12 +158,29 @@ function build(name: string, opts: MimoUnetOptions, dropoutRate: number, seed: n
   return makeModel(name, store, apply);
 }
 
-/** MIMO-UNet (registry `MIMOUNet`; the original's default and config use numRes 8). */
-export function buildMimoUnet(opts: Partial<MimoUnetOptions>, seed: number): Model {
-  return build('MIMOUNet', { numRes: opts.numRes ?? 8 }, 0, seed);
+function buildMimoUnet(o: MimoUnetOptions, store: ParamStore): Model {
+  return build('MIMOUNet', o, 0, store);
 }
 
-/** MIMO-UNet+ (registry `MIMOUNetPlus`, default numRes 20): Dropout2d(0.1) after the AFFs. */
-export function buildMimoUnetPlus(opts: Partial<MimoUnetOptions>, seed: number): Model {
-  return build('MIMOUNetPlus', { numRes: opts.numRes ?? 20 }, 0.1, seed);
+/** MIMO-UNet+: the same network, with Dropout2d(0.1) after the AFFs. */
+function buildMimoUnetPlus(o: MimoUnetOptions, store: ParamStore): Model {
+  return build('MIMOUNetPlus', o, 0.1, store);
 }
+
+export const mimoUnet = defineModel({
+  type: 'mimoUnet',
+  codec: options,
+  defaults: { numRes: 8 },
+  original: { className: 'MIMOUNet' },
+  build: buildMimoUnet,
+  describe: 'MIMO-UNet (Cho et al. 2021): outputs [1/4, 1/2, full]; use strategy mimo',
+});
+
+export const mimoUnetPlus = defineModel({
+  type: 'mimoUnetPlus',
+  codec: options,
+  defaults: { numRes: 20 },
+  original: { className: 'MIMOUNetPlus' },
+  build: buildMimoUnetPlus,
+  describe: 'MIMO-UNet+ (Cho et al. 2021): the larger MIMO-UNet; use strategy mimo',
+});

@@ -1,34 +1,34 @@
-// MSCNN / DeepDeblur (Nah et al. 2017), registry `MSResNet`, SPEC §2.10: one residual network
+// MSCNN / DeepDeblur (Nah et al. 2017), the original's `MSResNet`: one residual network
 // per pyramid level, coarse to fine; each finer level sees its blurry input concatenated with
 // the coarser level's output, upsampled ×2 by a convolution + PixelShuffle. Inputs are shifted
 // by −0.5 and outputs back by +0.5 (no other mean shift). Takes the pyramid
 // `[full, ½, ¼, ...]` and returns the restored pyramid in the same order (fine to coarse).
 //
 // Differences from the original: `inChannels` and `outChannels` are honoured (the original
-// ignores them and hard-codes 3; SPEC §7.4 item 34): the coarsest network takes `inChannels`,
+// ignores them and hard-codes 3): the coarsest network takes `inChannels`,
 // the finer ones `inChannels + outChannels`, and all produce `outChannels`. With 3 and 3 the
 // model is the original's. The pyramid is checked up front (number of levels, channels, each
 // level exactly half the size of the previous one).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer } from '../nn/layers.ts';
 import { pixelShuffle } from '../nn/shuffle.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface MscnnOptions {
-  readonly inChannels: number;
-  readonly numFeats: number;
-  readonly outChannels: number;
-  readonly numResblocks: number;
-  readonly kernelSize: number;
-  readonly numScales: number;
-}
-
-/** The original constructor's defaults (it has none for in_channels; 3 is what configs use). */
-export const mscnnDefaults: MscnnOptions = { inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 };
+const options = strict({
+  inChannels: PositiveInt,
+  numFeats: PositiveInt,
+  outChannels: PositiveInt,
+  numResblocks: NonNegInt,
+  kernelSize: PositiveInt,
+  numScales: PositiveInt,
+});
+export type MscnnOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -58,15 +58,6 @@ function upConv(s: Scope, c: number, k: number): Fn {
   return (p, x) => pixelShuffle(c0(p, x), 2);
 }
 
-function validate(o: MscnnOptions): void {
-  for (const [k, v] of Object.entries(o)) {
-    const min = k === 'numResblocks' ? 0 : 1;
-    if (!Number.isInteger(v) || v < min) throw new Error(`MSResNet: ${k} must be an integer >= ${min}, got ${v}`);
-  }
-  // PyTorch's padding k//2 keeps the size only for odd kernels.
-  if (o.kernelSize % 2 !== 1) throw new Error(`MSResNet: kernelSize must be odd, got ${o.kernelSize}`);
-}
-
 /** Checks the pyramid: `numScales` images `[B, H/2^s, W/2^s, inChannels]`. */
 function checkPyramid(input: ModelInput, o: MscnnOptions): Tensor[] {
   const what = `a list of ${o.numScales} images [B, H/2^s, W/2^s, ${o.inChannels}] (finest first)`;
@@ -87,10 +78,7 @@ function checkPyramid(input: ModelInput, o: MscnnOptions): Tensor[] {
   return input;
 }
 
-export function buildMscnn(options: Partial<MscnnOptions>, seed: number): Model {
-  const o: MscnnOptions = { ...mscnnDefaults, ...options };
-  validate(o);
-  const store = new ParamStore(seed);
+function buildMscnn(o: MscnnOptions, store: ParamStore): Model {
   const r = store.root();
   const last = o.numScales - 1;
   // Index 0 of the original's conv_end_models is an empty slot: the finest level has none.
@@ -108,3 +96,15 @@ export function buildMscnn(options: Partial<MscnnOptions>, seed: number): Model 
   };
   return makeModel('MSResNet', store, apply);
 }
+
+export const mscnn = defineModel({
+  type: 'mscnn',
+  codec: options,
+  // The original requires in_channels (and ignores it); 3 is the only value it supports.
+  defaults: { inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 },
+  // Padding k//2 keeps the size only for odd kernels.
+  check: (p) => (p.kernelSize % 2 === 1 ? [] : [{ path: 'kernelSize', message: `expected an odd number, got ${p.kernelSize}` }]),
+  original: { className: 'MSResNet' },
+  build: buildMscnn,
+  describe: 'MSCNN / DeepDeblur MSResNet (Nah et al. 2017): coarse-to-fine pyramid; use strategy multiScale',
+});

@@ -28,11 +28,11 @@ import { interpolate } from '../nn/interpolate.ts';
 import { noGrad } from '../nn/ops/no-grad.ts';
 import { pixelVolume } from '../nn/ops/pixel-volume.ts';
 import { Rng } from '../util/rng.ts';
-import { liteFlowNet, liteFlowNetStateDict } from './liteflownet.ts';
+import { liteFlowNet } from './liteflownet.ts';
 import type { LiteFlowNet } from './liteflownet.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
-import type { FlowNetWeights } from './flow-weights.ts';
+import { flowNetStateDict as liteFlowNetStateDict, type FlowNetWeights } from './flow-weights.ts';
 
 export interface PvdnetOptions {
   /** `PV_ksize`: the pixel volume's window (odd); the backbone reads pvKsize² channels. */

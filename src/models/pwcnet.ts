@@ -1,5 +1,5 @@
 // PWC-Net (Sun et al. 2018) as re-implemented in sniklaus/pytorch-pwc, the flow network inside
-// CDVD-TSP (SPEC §2.8). Parameter names follow that implementation's module attributes
+// CDVD-TSP. Parameter names follow that implementation's module attributes
 // (`moduleExtractor.moduleOne.0.weight`, `moduleSix.moduleUpfeat.weight`, ...), so its published
 // weights load under the caller's prefix (`flow_net.moduleNetwork.` in CDVD-TSP).
 //

@@ -1,4 +1,4 @@
-// Restormer (Zamir et al. 2022), SPEC §2.14: a four-level U-Net of transformer blocks whose
+// Restormer (Zamir et al. 2022): a four-level U-Net of transformer blocks whose
 // attention runs across channels (MDTA: a C/heads × C/heads attention map per head, so the cost
 // is linear in the number of pixels) and whose feed-forward part is a gated depthwise-conv
 // network (GDFN). The restored image is the input plus the predicted residual.
@@ -9,8 +9,12 @@
 // fail otherwise).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore, getParam } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import { getParam } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { Bool, NonNegInt, oneOf, PositiveInt, PositiveNumber, strict } from '../config/codecs.ts';
+import type { Problem } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import * as t from 'io-ts';
 import { conv2dLayer, layerNorm2dLayer } from '../nn/layers.ts';
 import { layerNorm } from '../nn/norm.ts';
 import { gelu } from '../nn/activations.ts';
@@ -19,38 +23,27 @@ import { ones } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export type LayerNormType = 'WithBias' | 'BiasFree';
+const quad = <C extends t.Mixed>(c: C, name: string) => t.tuple([c, c, c, c], name);
 
-export interface RestormerOptions {
-  readonly inpChannels: number;
-  readonly outChannels: number;
-  readonly dim: number;
-  /** Blocks per level: encoder/decoder levels 1..3 and the latent level. */
-  readonly numBlocks: readonly [number, number, number, number];
-  readonly numRefinementBlocks: number;
-  /** Attention heads per level (level 1 also for the decoder-1 and refinement blocks). */
-  readonly heads: readonly [number, number, number, number];
-  readonly ffnExpansionFactor: number;
-  /** Bias in the convolutions of the blocks, patch embedding, channel reductions and output. */
-  readonly bias: boolean;
-  readonly layerNormType: LayerNormType;
-  /** Adds a 1×1 skip from the embedded input and drops the input residual (dual-pixel defocus). */
-  readonly dualPixelTask: boolean;
-}
-
-/** The original constructor's defaults (also those of the training configs). */
-export const restormerDefaults: RestormerOptions = {
-  inpChannels: 3,
-  outChannels: 3,
-  dim: 48,
-  numBlocks: [4, 6, 6, 8],
-  numRefinementBlocks: 4,
-  heads: [1, 2, 4, 8],
-  ffnExpansionFactor: 2.66,
-  bias: false,
-  layerNormType: 'WithBias',
-  dualPixelTask: false,
-};
+const options = strict({
+  inpChannels: PositiveInt,
+  outChannels: PositiveInt,
+  dim: PositiveInt,
+  // Blocks per level: encoder/decoder levels 1..3 and the latent level.
+  numBlocks: quad(NonNegInt, 'four non-negative integers'),
+  numRefinementBlocks: NonNegInt,
+  // Attention heads per level (level 1 also for the decoder-1 and refinement blocks).
+  heads: quad(PositiveInt, 'four positive integers'),
+  ffnExpansionFactor: PositiveNumber,
+  // Bias in the convolutions of the blocks, channel reductions, skip and output (the patch
+  // embedding never has one).
+  bias: Bool,
+  layerNormType: oneOf('WithBias', 'BiasFree'),
+  // Adds a 1×1 skip from the embedded input and drops the input residual (dual-pixel defocus).
+  dualPixelTask: Bool,
+});
+export type RestormerOptions = t.TypeOf<typeof options>;
+type LayerNormType = RestormerOptions['layerNormType'];
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -131,37 +124,27 @@ function upsample(s: Scope, c: number): Fn {
   return (p, x) => pixelShuffle(conv(p, x), 2);
 }
 
-function validate(o: RestormerOptions): void {
-  const positive: Array<[string, number]> = [
-    ['inpChannels', o.inpChannels],
-    ['outChannels', o.outChannels],
-    ['dim', o.dim],
-    ...o.heads.map((h, i): [string, number] => [`heads[${i}]`, h]),
-  ];
-  for (const [k, v] of positive) if (!Number.isInteger(v) || v < 1) throw new Error(`Restormer: ${k} must be a positive integer, got ${v}`);
-  const counts: Array<[string, number]> = [['numRefinementBlocks', o.numRefinementBlocks], ...o.numBlocks.map((n, i): [string, number] => [`numBlocks[${i}]`, n])];
-  for (const [k, v] of counts) if (!Number.isInteger(v) || v < 0) throw new Error(`Restormer: ${k} must be a non-negative integer, got ${v}`);
-  if (o.numBlocks.length !== 4 || o.heads.length !== 4) throw new Error(`Restormer: numBlocks and heads must have 4 entries, got ${o.numBlocks.length} and ${o.heads.length}`);
-  if (!(o.ffnExpansionFactor > 0) || Math.trunc(o.dim * o.ffnExpansionFactor) < 1) throw new Error(`Restormer: ffnExpansionFactor ${o.ffnExpansionFactor} gives no hidden channels`);
+function check(o: RestormerOptions): Problem[] {
+  const problems: Problem[] = [];
+  const hidden = Math.trunc(o.dim * o.ffnExpansionFactor);
+  if (hidden < 1) problems.push({ path: 'ffnExpansionFactor', message: `expected at least 1 hidden channel (trunc(dim × factor)), got ${hidden} with dim ${o.dim} and factor ${o.ffnExpansionFactor}` });
   // The downsampling convs halve the channels before PixelUnshuffle.
-  if (o.dim % 2 !== 0) throw new Error(`Restormer: dim must be even, got ${o.dim}`);
+  if (o.dim % 2 !== 0) problems.push({ path: 'dim', message: `expected an even number, got ${o.dim}` });
   o.heads.forEach((h, i) => {
     const width = o.dim * 2 ** i;
-    if (width % h !== 0) throw new Error(`Restormer: heads[${i}]=${h} must divide the level-${i + 1} width ${width}`);
+    if (width % h !== 0) problems.push({ path: `heads.${i}`, message: `expected a divisor of the level-${i + 1} width ${width}, got ${h}` });
   });
   if (!o.dualPixelTask && o.inpChannels !== o.outChannels) {
-    throw new Error(`Restormer: outChannels (${o.outChannels}) must equal inpChannels (${o.inpChannels}) for the input residual (or set dualPixelTask)`);
+    problems.push({ path: 'outChannels', message: `expected inpChannels (${o.inpChannels}) for the input residual (or set dualPixelTask), got ${o.outChannels}` });
   }
-  if (o.layerNormType !== 'WithBias' && o.layerNormType !== 'BiasFree') throw new Error(`Restormer: layerNormType must be 'WithBias' or 'BiasFree', got '${String(o.layerNormType)}'`);
+  return problems;
 }
 
-export function buildRestormer(options: Partial<RestormerOptions>, seed: number): Model {
-  const o: RestormerOptions = { ...restormerDefaults, ...options };
-  validate(o);
+function buildRestormer(o: RestormerOptions, store: ParamStore): Model {
   const { dim, numBlocks: nb, heads, bias } = o;
-  const store = new ParamStore(seed);
   const r = store.root();
-  const patchEmbed = conv2dLayer(r.child('patch_embed').child('proj'), { inChannels: o.inpChannels, outChannels: dim, kernelSize: 3, padding: 1, bias });
+  // The original's OverlapPatchEmbed is built without its bias argument, so it has no bias.
+  const patchEmbed = conv2dLayer(r.child('patch_embed').child('proj'), { inChannels: o.inpChannels, outChannels: dim, kernelSize: 3, padding: 1, bias: false });
   const enc1 = blocks(r.child('encoder_level1'), nb[0], dim, heads[0], o);
   const down12 = downsample(r.child('down1_2'), dim);
   const enc2 = blocks(r.child('encoder_level2'), nb[1], 2 * dim, heads[1], o);
@@ -206,3 +189,13 @@ export function buildRestormer(options: Partial<RestormerOptions>, seed: number)
   };
   return makeModel('Restormer', store, apply);
 }
+
+export const restormer = defineModel({
+  type: 'restormer',
+  codec: options,
+  defaults: { inpChannels: 3, outChannels: 3, dim: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2.66, bias: false, layerNormType: 'WithBias', dualPixelTask: false },
+  check,
+  original: { className: 'Restormer', names: { layerNormType: 'LayerNorm_type' } },
+  build: buildRestormer,
+  describe: 'Restormer (Zamir et al. 2022): transformer U-Net with transposed attention; H, W multiples of 8',
+});

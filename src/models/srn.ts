@@ -1,21 +1,24 @@
-// SRN, scale-recurrent network (Tao et al. 2018), registry `SRN`, SPEC §2.11: one encoder-
+// SRN, scale-recurrent network (Tao et al. 2018), the original's `SRN`: one encoder-
 // decoder, shared by all pyramid levels, run coarse to fine; each level sees its blurry image
 // next to the previous (coarser) estimate upsampled ×2, and a ConvLSTM at the bottleneck carries
 // state from level to level. All convolutions are 5×5. Takes the pyramid `[full, ½, ¼, ...]`
 // and returns the restored pyramid in the same order (fine to coarse); no input residual.
 //
-// Differences from the original (SPEC §7.4 item 27):
+// Differences from the original:
 // - `withLstm` is honoured: false removes the ConvLSTM (the bottleneck features go straight to
 //   the decoder). The original ignores the flag and always uses the LSTM.
 // - `lstmOutput` chooses what the decoder reads from the LSTM: 'hidden' (the paper's h, the
-//   default here) or 'cell' (the cell state c, which the original decodes by mistake; use it
-//   for SimDeblur-trained SRN weights and the reference fixtures).
+//   default here) or 'cell' (the cell state c, which the original decodes by mistake; models
+//   built from the original's class and arguments get 'cell', so its weights load and
+//   reproduce its outputs).
 // - The image has inChannels/2 channels (the original hard-codes a 3-channel output, so only
 //   inChannels 6 works there), and the pyramid is checked up front.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { Bool, oneOf, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { convLstmCellLayer, convLstmZeroState } from '../nn/convlstm.ts';
 import type { ConvLstmState } from '../nn/convlstm.ts';
@@ -23,17 +26,16 @@ import { interpolate } from '../nn/interpolate.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface SrnOptions {
-  /** Channels of the network input: the image and the previous estimate, concatenated. */
-  readonly inChannels: number;
-  readonly innerChannels: number;
-  readonly numLevels: number;
-  readonly withLstm: boolean;
-  readonly lstmOutput: 'hidden' | 'cell';
-}
-
-/** The original constructor's defaults, with the paper's LSTM output. */
-export const srnDefaults: SrnOptions = { inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' };
+const options = strict({
+  // Channels of the network input: the image and the previous estimate, concatenated.
+  inChannels: PositiveInt,
+  innerChannels: PositiveInt,
+  numLevels: PositiveInt,
+  withLstm: Bool,
+  // What the decoder reads from the ConvLSTM: the hidden state (the paper's) or the cell state.
+  lstmOutput: oneOf('hidden', 'cell'),
+});
+export type SrnOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -68,14 +70,6 @@ function dBlock(s: Scope, cin: number, cout: number): Fn {
   return (p, x) => tf.relu(up(p, rbs(p, x)));
 }
 
-function validate(o: SrnOptions): void {
-  for (const [k, v] of [['inChannels', o.inChannels], ['innerChannels', o.innerChannels], ['numLevels', o.numLevels]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`SRN: ${k} must be a positive integer, got ${v}`);
-  }
-  if (o.inChannels % 2 !== 0) throw new Error(`SRN: inChannels must be even (image + previous estimate), got ${o.inChannels}`);
-  if (o.lstmOutput !== 'hidden' && o.lstmOutput !== 'cell') throw new Error(`SRN: lstmOutput must be 'hidden' or 'cell', got '${String(o.lstmOutput)}'`);
-}
-
 /** Checks the pyramid: `numLevels` images, each exactly half the previous, coarsest H, W % 4 == 0. */
 function checkPyramid(input: ModelInput, o: SrnOptions, imgChannels: number): Tensor[] {
   const mult = 4 * 2 ** (o.numLevels - 1);
@@ -97,12 +91,9 @@ function checkPyramid(input: ModelInput, o: SrnOptions, imgChannels: number): Te
   return input;
 }
 
-export function buildSrn(options: Partial<SrnOptions>, seed: number): Model {
-  const o: SrnOptions = { ...srnDefaults, ...options };
-  validate(o);
+function buildSrn(o: SrnOptions, store: ParamStore): Model {
   const c = o.innerChannels;
   const img = o.inChannels / 2;
-  const store = new ParamStore(seed);
   const r = store.root();
   const inConv = conv(r.child('in_block').child('in_conv'), o.inChannels, c);
   const inRes = resblocks(r.child('in_block'), c);
@@ -143,3 +134,15 @@ export function buildSrn(options: Partial<SrnOptions>, seed: number): Model {
   };
   return makeModel('SRN', store, apply);
 }
+
+export const srn = defineModel({
+  type: 'srn',
+  codec: options,
+  // The original constructor's, with the paper's LSTM output.
+  defaults: { inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' },
+  // The input is the image next to the previous estimate, both of inChannels/2 channels.
+  check: (p) => (p.inChannels % 2 === 0 ? [] : [{ path: 'inChannels', message: `expected an even number (image + previous estimate), got ${p.inChannels}` }]),
+  original: { className: 'SRN', fixed: { lstmOutput: 'cell' } },
+  build: buildSrn,
+  describe: "SRN (Tao et al. 2018): scale-recurrent network; use strategy multiScale; lstmOutput 'cell' loads the original's weights",
+});

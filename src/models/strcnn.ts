@@ -1,4 +1,4 @@
-// STRCNN, the spatio-temporal recurrent network of Kim et al. 2017, SPEC §2.3. A cell slides
+// STRCNN, the spatio-temporal recurrent network of Kim et al. 2017. A cell slides
 // over the clip, encoding `m` consecutive frames (stacked on channels) at half resolution
 // together with the previous step's decoder feature; dynamic temporal blending (DTB) mixes the
 // encoding with the previous blended feature through a learned per-pixel weight
@@ -7,31 +7,35 @@
 // restored frames `[B, N−m+1, H, W, 3]` (always 5-D, as the original stacks them). No residual
 // to the input; BatchNorm inside the residual blocks.
 //
-// Differences from the original (SPEC §7.4, bug 28): `isDtb` is honoured. The original always
+// Differences from the original: `isDtb` is honoured. The original always
 // builds and runs the DTB (and would crash with it off); here `isDtb: false` builds no DTB
 // parameters and passes the encoding straight to the decoder. Shapes are checked up front
 // (H and W must be even, `innerChannels` even) instead of failing inside a concatenation or
 // returning a frame one pixel larger than the input.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore, getParam } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import { getParam } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { Bool, NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface StrcnnOptions {
-  /** Frames encoded per step (m). */
-  readonly numFramesEncoded: number;
-  readonly inChannels: number;
-  /** Feature width c (even: the encoder output and the recurrent feature have c/2 each). */
-  readonly innerChannels: number;
-  readonly encoderBlocks: number;
-  readonly decoderBlocks: number;
-  /** Dynamic temporal blending between steps (default true, as the original's only mode). */
-  readonly isDtb?: boolean;
-}
+const options = strict({
+  // Frames encoded per step (m).
+  numFramesEncoded: PositiveInt,
+  inChannels: PositiveInt,
+  // Feature width c (even: the encoder output and the recurrent feature have c/2 each).
+  innerChannels: PositiveInt,
+  encoderBlocks: NonNegInt,
+  decoderBlocks: NonNegInt,
+  // Dynamic temporal blending between steps (the original's only mode).
+  isDtb: Bool,
+});
+export type StrcnnOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor, training: boolean) => Tensor;
 
@@ -61,18 +65,9 @@ interface CellState {
   readonly h: Tensor | null;
 }
 
-export function buildStrcnn(opts: StrcnnOptions, seed: number): Model {
-  const { numFramesEncoded: m, inChannels, innerChannels: c, encoderBlocks, decoderBlocks } = opts;
-  const isDtb = opts.isDtb ?? true;
-  for (const [k, v] of Object.entries({ numFramesEncoded: m, inChannels, innerChannels: c })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`STRCNN: ${k} must be a positive integer, got ${v}`);
-  }
-  for (const [k, v] of Object.entries({ encoderBlocks, decoderBlocks })) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`STRCNN: ${k} must be a non-negative integer, got ${v}`);
-  }
-  if (c % 2 !== 0) throw new Error(`STRCNN: innerChannels must be even (the encoder's c/2 channels are joined with the previous c/2-channel feature), got ${c}`);
+function buildStrcnn(opts: StrcnnOptions, store: ParamStore): Model {
+  const { numFramesEncoded: m, inChannels, innerChannels: c, encoderBlocks, decoderBlocks, isDtb } = opts;
   const half = c / 2;
-  const store = new ParamStore(seed);
   const cell = store.root().child('strcnn_cell');
 
   const enc = cell.child('encoder');
@@ -128,3 +123,15 @@ export function buildStrcnn(opts: StrcnnOptions, seed: number): Model {
   };
   return makeModel('STRCNN', store, apply);
 }
+
+export const strcnn = defineModel({
+  type: 'strcnn',
+  codec: options,
+  // The original's constructor has defaults only for is_dtb; the rest is its DVD configuration.
+  defaults: { numFramesEncoded: 5, inChannels: 3, innerChannels: 32, encoderBlocks: 4, decoderBlocks: 4, isDtb: true },
+  // The encoder's c/2 channels are joined with the previous step's c/2-channel feature.
+  check: (p) => (p.innerChannels % 2 === 0 ? [] : [{ path: 'innerChannels', message: `expected an even number, got ${p.innerChannels}` }]),
+  original: { className: 'STRCNN' },
+  build: buildStrcnn,
+  describe: 'STRCNN (Kim et al. 2017): recurrent encoder-decoder with dynamic temporal blending; N frames to N−numFramesEncoded+1',
+});

@@ -2,10 +2,6 @@
 // ours: what `simdeblur parity` uses to rebuild the model a fixture (or a converted PyTorch
 // checkpoint) was made with.
 import type { Model } from './model.ts';
-import { buildRestormer } from './restormer.ts';
-import { buildMimoUnet, buildMimoUnetPlus } from './mimounet.ts';
-import { buildMscnn } from './mscnn.ts';
-import { buildSrn } from './srn.ts';
 import { buildDblrnet } from './dblrnet.ts';
 import { buildStrcnn } from './strcnn.ts';
 import { buildIfirnn } from './ifirnn.ts';
@@ -120,50 +116,6 @@ export const originalModels: Readonly<Record<string, OriginalModel>> = {
     // The original feeds BIMNet the current frame twice (SPEC §7.4); its weights and outputs need that.
     options: (kw) => ({ pvKsize: num(kw, 'PV_ksize', 5), largeModel: bool(kw, 'large_model', false), fixBimnet: bool(kw, 'fix_BIMNet', true), wi: num(kw, 'wi', 1), bimnetInput: 'current' }),
     build: (o, seed) => buildPvdnet(o as never, seed),
-  },
-  Restormer: {
-    type: 'restormer',
-    options: (kw) => ({
-      inpChannels: num(kw, 'inp_channels', 3),
-      outChannels: num(kw, 'out_channels', 3),
-      dim: num(kw, 'dim', 48),
-      numBlocks: nums(kw, 'num_blocks', [4, 6, 6, 8]),
-      numRefinementBlocks: num(kw, 'num_refinement_blocks', 4),
-      heads: nums(kw, 'heads', [1, 2, 4, 8]),
-      ffnExpansionFactor: num(kw, 'ffn_expansion_factor', 2.66),
-      bias: bool(kw, 'bias', false),
-      layerNormType: str(kw, 'LayerNorm_type', 'WithBias'),
-      dualPixelTask: bool(kw, 'dual_pixel_task', false),
-    }),
-    build: (o, seed) => buildRestormer(o as never, seed),
-  },
-  MIMOUNet: {
-    type: 'mimoUnet',
-    options: (kw) => ({ numRes: num(kw, 'num_res', 8) }),
-    build: (o, seed) => buildMimoUnet(o as never, seed),
-  },
-  MIMOUNetPlus: {
-    type: 'mimoUnetPlus',
-    options: (kw) => ({ numRes: num(kw, 'num_res', 20) }),
-    build: (o, seed) => buildMimoUnetPlus(o as never, seed),
-  },
-  MSResNet: {
-    type: 'mscnn',
-    options: (kw) => ({
-      inChannels: num(kw, 'in_channels', 3),
-      numFeats: num(kw, 'num_feats', 64),
-      outChannels: num(kw, 'out_channels', 3),
-      numResblocks: num(kw, 'num_resblocks', 19),
-      kernelSize: num(kw, 'kernel_size', 5),
-      numScales: num(kw, 'num_scales', 3),
-    }),
-    build: (o, seed) => buildMscnn(o as never, seed),
-  },
-  SRN: {
-    type: 'srn',
-    // The original feeds the LSTM's cell state onward (SPEC §7.4); its weights need that.
-    options: (kw) => ({ inChannels: num(kw, 'in_channels', 6), innerChannels: num(kw, 'inner_channels', 32), numLevels: num(kw, 'num_levels', 3), withLstm: bool(kw, 'with_lstm', true), lstmOutput: 'cell' }),
-    build: (o, seed) => buildSrn(o as never, seed),
   },
 };
 

@@ -5,18 +5,12 @@
 // transposed conv `[kh, kw, out, in]`).
 import { tf, nativeBackend } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import type { Pads } from './conv.ts';
+import { isZeroPads, padNhwc, type Pads } from './pads.ts';
 import { attr, biasAttrs, floatT, int32, op, reshapeRaw } from './native.ts';
 import type { NativeAttr } from './native.ts';
 
 type TfPadding = 'VALID' | 'SAME' | 'EXPLICIT';
 type Stride = readonly [number, number];
-
-const isZero = (p: Pads): boolean => p.every((v) => v === 0);
-
-function padTensor(x: Tensor, p: Pads): Tensor {
-  return isZero(p) ? x : tf.pad(x, [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]]);
-}
 
 function convAttrs(stride: Stride, padding: TfPadding, p: Pads, cudnnAttr = true): NativeAttr[] {
   const b = nativeBackend().binding;
@@ -50,7 +44,7 @@ function paddingMode(size: readonly [number, number], k: readonly [number, numbe
   const [t, bo, sameT, sameB] = axisPadding(size[0], k[0], stride[0], p[0], p[1]);
   const [l, r, sameL, sameR] = axisPadding(size[1], k[1], stride[1], p[2], p[3]);
   const eff: Pads = [t, bo, l, r];
-  const mode: TfPadding = isZero(eff) ? 'VALID' : t === sameT && bo === sameB && l === sameL && r === sameR ? 'SAME' : 'EXPLICIT';
+  const mode: TfPadding = isZeroPads(eff) ? 'VALID' : t === sameT && bo === sameB && l === sameL && r === sameR ? 'SAME' : 'EXPLICIT';
   return { mode, eff };
 }
 
@@ -98,7 +92,7 @@ export function nativeConv(x: Tensor4D, w: Tensor4D, bias: Tensor | null, stride
     {
       forward: (xi, wi) => ({ y: op('Conv2D', attrs, [xi, wi]), saved: [xi, wi] }),
       backward: (dy, [xs, ws]) => {
-        const xp = mode === 'EXPLICIT' ? padTensor(xs!, eff) : xs!;
+        const xp = mode === 'EXPLICIT' ? padNhwc(xs!, eff) : xs!;
         const dx = op('Conv2DBackpropInput', back, [int32(xp.shape), ws!, dy]);
         const dw = op('Conv2DBackpropFilter', back, [xp, int32(ws!.shape), dy]);
         return [xp === xs ? dx : tf.slice(dx, [0, eff[0], eff[2], 0], xs!.shape), dw];
@@ -145,7 +139,7 @@ export function nativeDepthwise(x: Tensor4D, w: Tensor4D, bias: Tensor | null, s
   const [kh, kw, , out] = w.shape;
   const c = x.shape[3];
   const { mode, eff } = paddingMode([x.shape[1], x.shape[2]], [kh, kw], stride, p);
-  const xin = mode === 'EXPLICIT' ? padTensor(x, eff) : x;
+  const xin = mode === 'EXPLICIT' ? padNhwc(x, eff) : x;
   const attrs = convAttrs(stride, mode === 'EXPLICIT' ? 'VALID' : mode, eff, false);
   const tfShape = [kh, kw, c, out / c];
   return withBias(
@@ -174,7 +168,7 @@ function sliceRaw(x: Tensor, begin: readonly number[], size: readonly number[]):
 
 /** Zero padding of the two spatial axes, one native op (inside custom-gradient functions only). */
 function padRaw(x: Tensor, p: Pads): Tensor {
-  if (isZero(p)) return x;
+  if (isZeroPads(p)) return x;
   const pt = tf.tensor2d([0, 0, p[0], p[1], p[2], p[3], 0, 0], [4, 2], 'int32');
   const y = op('Pad', [attr.float32('T'), attr.int32Type('Tpaddings')], [x, pt]);
   pt.dispose();

@@ -15,10 +15,11 @@ import { tf, isNative } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { reshapeTo } from './native.ts';
 import { nativeConv, nativeConvTranspose, nativeDepthwise, nativePointwise } from './conv-native.ts';
+import { isZeroPads, padNhwc, type Pads } from './pads.ts';
+
+export type { Pads } from './pads.ts';
 
 export type Pair = number | readonly [number, number];
-/** `[top, bottom, left, right]` zero padding. */
-export type Pads = readonly [number, number, number, number];
 
 export interface Conv2dOptions {
   readonly stride?: Pair;
@@ -51,16 +52,10 @@ export function pads(v: Conv2dOptions['padding']): Pads {
   return p;
 }
 
-const isZero = (p: Pads): boolean => p.every((v) => v === 0);
-
-function padTensor(x: Tensor4D, p: Pads): Tensor4D {
-  return isZero(p) ? x : tf.pad(x, [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]]);
-}
-
 /** Undilated dense convolution with explicit zero padding. */
 function denseConv(x: Tensor4D, w: Tensor4D, stride: readonly [number, number], p: Pads): Tensor4D {
   if (isNative()) return nativeConv(x, w, null, stride, p);
-  return tf.conv2d(padTensor(x, p), w, stride as [number, number], 'valid');
+  return tf.conv2d(padNhwc(x, p), w, stride as [number, number], 'valid');
 }
 
 /** Undilated depthwise convolution; `w` is `[kh, kw, C, multiplier]`. */
@@ -70,7 +65,7 @@ function depthwiseConv(x: Tensor4D, w: Tensor4D, stride: readonly [number, numbe
   // when PyTorch's padding is exactly that, let the kernel pad instead of copying.
   const same = stride[0] === 1 && stride[1] === 1 && p[0] === Math.floor((kh - 1) / 2) && p[1] === kh - 1 - p[0] && p[2] === Math.floor((kw - 1) / 2) && p[3] === kw - 1 - p[2];
   if (same) return tf.depthwiseConv2d(x, w, 1, 'same');
-  return tf.depthwiseConv2d(padTensor(x, p), w, stride as [number, number], 'valid');
+  return tf.depthwiseConv2d(padNhwc(x, p), w, stride as [number, number], 'valid');
 }
 
 /**
@@ -142,7 +137,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
     // Native fast paths: the whole layer (bias included) is one custom-gradient op.
     if (isNative() && dil[0] === 1 && dil[1] === 1 && (groups === 1 || (groups === cin && inPerGroup === 1))) {
       const b = bias === null || bias === undefined ? null : reshapeTo(bias, [out]);
-      if (groups === 1 && kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && isZero(p)) return nativePointwise(x, w4, b);
+      if (groups === 1 && kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && isZeroPads(p)) return nativePointwise(x, w4, b);
       return groups === 1 ? nativeConv(x, w4, b, stride, p) : nativeDepthwise(x, w4, b, stride, p);
     }
     let run: (xi: Tensor4D, s: readonly [number, number], pi: Pads) => Tensor4D;

@@ -1,5 +1,7 @@
 // Built-in learning-rate schedule components (closed forms in src/optim/schedules.ts). Every
 // schedule has `stepEvery`: whether t counts epochs (the original's behaviour) or iterations.
+// A parameter spanning the whole run (cosine's `tMax`) may be left out: the interpreter then
+// passes the run's length, counted in `stepEvery` units, as `runLength`.
 import * as t from 'io-ts';
 import {
   constant as constantLr,
@@ -22,7 +24,7 @@ export function stepUnit(spec: ComponentSpec): 'epoch' | 'iteration' {
 }
 
 const stepEvery = oneOf('epoch', 'iteration');
-const withStep = <P extends t.Props>(props: P) => strict({ ...props, stepEvery });
+const withStep = <P extends t.Props, O extends t.Props = {}>(props: P, optional?: O) => strict({ ...props, stepEvery }, optional);
 
 const WarmupSteps = new t.Type<number, number, unknown>(
   'integer > 1',
@@ -84,10 +86,14 @@ export const exponential = defineComponent({
 export const cosine = defineComponent({
   kind: 'schedule',
   type: 'cosine',
-  codec: withStep({ tMax: PositiveInt, etaMin: NonNegNumber }),
+  codec: withStep({ etaMin: NonNegNumber }, { tMax: PositiveInt }),
   defaults: { etaMin: 0, stepEvery: 'epoch' },
-  build: (s, { baseLr }) => cosineLr({ tMax: s.tMax, etaMin: s.etaMin })(baseLr),
-  describe: 'CosineAnnealingLR with half period tMax',
+  build: (s, { baseLr, runLength }) => {
+    const tMax = s.tMax ?? runLength;
+    if (tMax === undefined) throw new Error(`cosine schedule: tMax is not set and the run's length in ${s.stepEvery}s is not known; set tMax`);
+    return cosineLr({ tMax, etaMin: s.etaMin })(baseLr);
+  },
+  describe: 'CosineAnnealingLR with half period tMax (default: the run, in stepEvery units)',
 });
 
 export const cosineRestart = defineComponent({

@@ -1,4 +1,4 @@
-// File layouts of the four video deblurring benchmarks (SPEC §1.2), as the synthesiser writes
+// File layouts of the four video deblurring benchmarks (see docs/data.md), as the synthesiser writes
 // them: which folder a split lives in, how videos and frames are named, and where the sharp and
 // blurred versions of a frame go.
 import path from 'node:path';

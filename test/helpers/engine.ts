@@ -7,7 +7,7 @@ import { dbn } from '../../src/models/dbn.ts';
 import { adam } from '../../src/optim/adam.ts';
 import { charbonnier } from '../../src/losses/index.ts';
 import { singleScale } from '../../src/engine/strategy.ts';
-import type { TrainSetup } from '../../src/engine/setup.ts';
+import { trainSetup, type TrainSetup, type TrainSetupParts } from '../../src/engine/setup.ts';
 
 // Removed when the test process exits, passed or failed: training runs leave checkpoints of
 // up to hundreds of MB each, and a suite run would otherwise fill the temporary folder.
@@ -22,14 +22,22 @@ export function tempDir(prefix = 'simdeblur-test-'): string {
   return dir;
 }
 
-export function smallSetup(overrides: Partial<TrainSetup> = {}): TrainSetup {
+/** Hook settings matching the small setup (periods in iterations). */
+export const smallHookSettings = {
+  validation: { every: 4, saveImages: 2 },
+  checkpoint: { every: 4, keepLast: 2, keepBest: true },
+  log: { every: 2 },
+} as const;
+
+export function smallSetup(overrides: Partial<TrainSetupParts> = {}): TrainSetup {
   const seed = overrides.seed ?? 1;
-  return {
+  return trainSetup({
     experiment: { name: 'engine-test', seed },
     name: 'engine-test',
     seed,
     workDir: overrides.workDir ?? tempDir(),
-    model: dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
+    // Built only when not given, so an override leaves nothing behind.
+    model: overrides.model ?? dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
     strategy: singleScale,
     loss: [{ name: 'charbonnier', weight: 1, fn: charbonnier({ reduction: 'mean' }) }],
     optimizer: adam(),
@@ -40,9 +48,6 @@ export function smallSetup(overrides: Partial<TrainSetup> = {}): TrainSetup {
     batchSize: 2,
     valBatchSize: 2,
     run: { unit: 'iteration', length: 8 },
-    validation: { every: 4, saveImages: 2 },
-    checkpoint: { every: 4, keepLast: 2, keepBest: true },
-    log: { every: 2 },
     ...overrides,
-  };
+  });
 }

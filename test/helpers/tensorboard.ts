@@ -59,7 +59,7 @@ function eachField(bytes: Uint8Array, what: string, wires: Readonly<Record<numbe
 }
 
 function decodeImage(bytes: Uint8Array, what: string): TbImage {
-  const image = { height: 0, width: 0, colorspace: 0, encodedImageString: new Uint8Array(0) };
+  const image: { -readonly [K in keyof TbImage]: TbImage[K] } = { height: 0, width: 0, colorspace: 0, encodedImageString: new Uint8Array(0) };
   const V = WireType.Varint;
   eachField(bytes, what, { 1: [V, 'Image.height'], 2: [V, 'Image.width'], 3: [V, 'Image.colorspace'], 4: [WireType.LengthDelimited, 'Image.encoded_image_string'] }, (f, r) => {
     if (f === 1) image.height = r.int32();

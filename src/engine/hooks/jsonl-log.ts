@@ -1,10 +1,11 @@
 // A JSON-lines log of the run (default `<workDir>/log.jsonl`), one object per event, for
-// scripts: every `log.every`-th step, and every validation, checkpoint, epoch and end event.
+// scripts: every `every`-th step (and every skipped one), and every validation, checkpoint,
+// epoch and end event.
 import path from 'node:path';
-import type { OperatorFunction } from 'rxjs';
+import { tap } from 'rxjs';
 import { JsonlWriter } from '../../io/jsonl.ts';
 import type { TrainEvent } from '../events.ts';
-import { sideEffect } from './operators.ts';
+import { perRun, positiveInt, type Hook } from './operators.ts';
 
 /** The event as plain JSON (no context, no image data). */
 export function eventRecord(ev: TrainEvent): Record<string, unknown> {
@@ -15,16 +16,25 @@ export function eventRecord(ev: TrainEvent): Record<string, unknown> {
   return base;
 }
 
-export function jsonlLog(opts: { file?: string; every?: number } = {}): OperatorFunction<TrainEvent, TrainEvent> {
-  let writer: JsonlWriter | undefined;
-  return sideEffect(
-    (ev) => {
-      writer ??= new JsonlWriter(opts.file ?? path.join(ev.ctx.setup.workDir, 'log.jsonl'));
-      const every = opts.every ?? ev.ctx.setup.log.every;
-      if (ev.type === 'step' && ev.iteration % every !== 0 && !ev.skipped) return;
-      writer.write(eventRecord(ev));
-      if (ev.type === 'end' || ev.type === 'checkpoint') writer.flush();
-    },
-    () => writer?.close(),
-  );
+export interface JsonlLogOptions {
+  /** Default `<workDir>/log.jsonl`. */
+  readonly file?: string;
+  /** Step period in iterations (default 10). */
+  readonly every?: number;
+}
+
+export function jsonlLog(opts: JsonlLogOptions = {}): Hook {
+  const every = positiveInt('jsonlLog', 'every', opts.every ?? 10);
+  return perRun(() => {
+    let writer: JsonlWriter | undefined;
+    return tap({
+      next(ev) {
+        writer ??= new JsonlWriter(opts.file ?? path.join(ev.ctx.setup.workDir, 'log.jsonl'));
+        if (ev.type === 'step' && ev.iteration % every !== 0 && !ev.skipped) return;
+        writer.write(eventRecord(ev));
+        if (ev.type === 'end' || ev.type === 'checkpoint') writer.flush();
+      },
+      finalize: () => writer?.close(),
+    });
+  });
 }

@@ -1,10 +1,20 @@
 // Building blocks for hooks. A hook is an OperatorFunction<TrainEvent, TrainEvent>; one that
 // does asynchronous work registers it with the run (`ctx.wait`) so the loop waits for it.
-import { concatMap, from, mergeMap, Observable, type OperatorFunction } from 'rxjs';
+import { concatMap, defer, from, mergeMap, type OperatorFunction } from 'rxjs';
 import type { TrainEvent } from '../events.ts';
 
+export type Hook = OperatorFunction<TrainEvent, TrainEvent>;
+
+/**
+ * A hook whose state lives in one subscription: `make` runs at each subscription, so one hook
+ * value can serve several runs (or be resubscribed) without sharing counters or open files.
+ */
+export function perRun(make: () => Hook): Hook {
+  return (source) => defer(() => source.pipe(make()));
+}
+
 /** A hook whose work on an event is asynchronous and may add events after it. */
-export function asyncHook(work: (ev: TrainEvent) => Promise<readonly TrainEvent[]> | undefined): OperatorFunction<TrainEvent, TrainEvent> {
+export function asyncHook(work: (ev: TrainEvent) => Promise<readonly TrainEvent[]> | undefined): Hook {
   return concatMap((ev) => {
     const p = work(ev);
     if (!p) return [ev];
@@ -13,28 +23,9 @@ export function asyncHook(work: (ev: TrainEvent) => Promise<readonly TrainEvent[
   });
 }
 
-/** A hook with a side effect per event and a final action when the stream ends, errs or is dropped. */
-export function sideEffect(each: (ev: TrainEvent) => void, finalize: () => void = () => undefined): OperatorFunction<TrainEvent, TrainEvent> {
-  return (source) =>
-    new Observable<TrainEvent>((sub) => {
-      const inner = source.subscribe({
-        next(ev) {
-          try {
-            each(ev);
-          } catch (err) {
-            sub.error(err);
-            return;
-          }
-          sub.next(ev);
-        },
-        error: (err) => sub.error(err),
-        complete: () => sub.complete(),
-      });
-      return () => {
-        inner.unsubscribe();
-        finalize();
-      };
-    });
+/** Hooks applied in order (`pipe` over a list of any length). */
+export function composeHooks(hooks: readonly Hook[]): Hook {
+  return (source) => hooks.reduce((events, hook) => hook(events), source);
 }
 
 /** True when `n` (1-based count of units done) is a multiple of `every`, or the last unit. */
@@ -47,4 +38,10 @@ export function unitsDone(ev: TrainEvent): number | undefined {
   const unit = ev.ctx.setup.run.unit;
   if (unit === 'epoch') return ev.type === 'epoch' ? ev.epoch + 1 : undefined;
   return ev.type === 'step' ? ev.iteration : undefined;
+}
+
+/** Checks a hook setting that must be a positive integer (a period or a count). */
+export function positiveInt(hook: string, name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${hook}: ${name} must be a positive integer, got ${value}`);
+  return value;
 }

@@ -1,13 +1,12 @@
 // Console progress: on a terminal, one live line (bar, loss, lr, images/s, ETA) redrawn in
-// place; elsewhere (logs, CI), a plain line every `log.every` steps. Validation, checkpoints
+// place; elsewhere (logs, CI), a plain line every `every` steps. Validation, checkpoints
 // and the end of the run always get their own line.
-import type { OperatorFunction } from 'rxjs';
-import type { TrainEvent } from '../events.ts';
-import { sideEffect } from './operators.ts';
+import { tap } from 'rxjs';
+import { perRun, positiveInt, type Hook } from './operators.ts';
 
 export interface ProgressOptions {
   readonly stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  /** Plain-line period in steps (default: the experiment's log.every). */
+  /** Plain-line period in steps (default 10). */
   readonly every?: number;
 }
 
@@ -25,58 +24,61 @@ function bar(fraction: number, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-export function progress(opts: ProgressOptions = {}): OperatorFunction<TrainEvent, TrainEvent> {
+export function progress(opts: ProgressOptions = {}): Hook {
   const out = opts.stream ?? process.stdout;
   const live = out.isTTY === true;
-  let total = 0;
-  let startIter = 0;
-  let startTime = Date.now();
-  let lossEma: number | undefined;
-  let liveShown = false;
-  const line = (text: string) => {
-    if (liveShown) out.write('\r\x1b[2K');
-    liveShown = false;
-    out.write(`${text}\n`);
-  };
-  return sideEffect(
-    (ev) => {
-      switch (ev.type) {
-        case 'start':
-          total = ev.totalIterations;
-          startIter = ev.iteration;
-          startTime = Date.now();
-          line(`${ev.ctx.setup.name}: ${ev.ctx.setup.model.name}, ${(ev.params / 1e6).toFixed(3)} M params, ${total} iterations (${ev.itersPerEpoch}/epoch)${ev.resumedFrom ? `, resumed at iteration ${ev.iteration} from ${ev.resumedFrom}` : ''}`);
-          break;
-        case 'step': {
-          if (Number.isFinite(ev.loss)) lossEma = lossEma === undefined ? ev.loss : 0.9 * lossEma + 0.1 * ev.loss;
-          const rate = (ev.iteration - startIter) / Math.max(1e-3, (Date.now() - startTime) / 1000);
-          const eta = (total - ev.iteration) / rate;
-          const text = `epoch ${ev.epoch + 1} iter ${ev.iteration}/${total} loss ${ev.loss.toPrecision(5)} (avg ${lossEma?.toPrecision(5) ?? '-'}) lr ${ev.lr.toExponential(2)} ${ev.imagesPerSec.toFixed(1)} img/s data ${ev.dataMs.toFixed(0)}ms ETA ${formatDuration(eta)}${ev.skipped ? ' [non-finite loss: update skipped]' : ''}`;
-          if (live) {
-            out.write(`\r\x1b[2K${bar(ev.iteration / total, 20)} ${text}`.slice(0, (out.columns ?? 160) + 6));
-            liveShown = true;
-          } else if (ev.iteration % (opts.every ?? ev.ctx.setup.log.every) === 0 || ev.skipped || ev.iteration === total) {
-            line(text);
+  const every = positiveInt('progress', 'every', opts.every ?? 10);
+  return perRun(() => {
+    let total = 0;
+    let startIter = 0;
+    let startTime = Date.now();
+    let lossEma: number | undefined;
+    let liveShown = false;
+    const line = (text: string) => {
+      if (liveShown) out.write('\r\x1b[2K');
+      liveShown = false;
+      out.write(`${text}\n`);
+    };
+    return tap({
+      next(ev) {
+        switch (ev.type) {
+          case 'start':
+            total = ev.totalIterations;
+            startIter = ev.iteration;
+            startTime = Date.now();
+            line(`${ev.ctx.setup.name}: ${ev.ctx.setup.model.name}, ${(ev.params / 1e6).toFixed(3)} M params, ${total} iterations (${ev.itersPerEpoch}/epoch)${ev.resumedFrom ? `, resumed at iteration ${ev.iteration} from ${ev.resumedFrom}` : ''}`);
+            break;
+          case 'step': {
+            if (Number.isFinite(ev.loss)) lossEma = lossEma === undefined ? ev.loss : 0.9 * lossEma + 0.1 * ev.loss;
+            const rate = (ev.iteration - startIter) / Math.max(1e-3, (Date.now() - startTime) / 1000);
+            const eta = (total - ev.iteration) / rate;
+            const text = `epoch ${ev.epoch + 1} iter ${ev.iteration}/${total} loss ${ev.loss.toPrecision(5)} (avg ${lossEma?.toPrecision(5) ?? '-'}) lr ${ev.lr.toExponential(2)} ${ev.imagesPerSec.toFixed(1)} img/s data ${ev.dataMs.toFixed(0)}ms ETA ${formatDuration(eta)}${ev.skipped ? ' [non-finite loss: update skipped]' : ''}`;
+            if (live) {
+              out.write(`\r\x1b[2K${bar(ev.iteration / total, 20)} ${text}`.slice(0, (out.columns ?? 160) + 6));
+              liveShown = true;
+            } else if (ev.iteration % every === 0 || ev.skipped || ev.iteration === total) {
+              line(text);
+            }
+            break;
           }
-          break;
+          case 'validation':
+            line(`validation @ epoch ${ev.epoch + 1}, iter ${ev.iteration}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)} (${Object.keys(ev.perVideo).length} videos, ${ev.seconds.toFixed(1)} s)`);
+            break;
+          case 'checkpoint':
+            line(`checkpoint (${ev.reason}): ${ev.path}`);
+            break;
+          case 'epoch':
+            if (!live) break;
+            line(`epoch ${ev.epoch + 1} done: mean loss ${ev.meanLoss.toPrecision(5)}, ${ev.seconds.toFixed(1)} s`);
+            break;
+          case 'end':
+            line(`${ev.reason === 'completed' ? 'finished' : 'stopped'} at iteration ${ev.iteration} (${(ev.ctx.epoch + ev.ctx.batch / ev.ctx.itersPerEpoch).toFixed(2)} epochs) after ${formatDuration(ev.seconds)}`);
+            break;
         }
-        case 'validation':
-          line(`validation @ epoch ${ev.epoch + 1}, iter ${ev.iteration}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)} (${Object.keys(ev.perVideo).length} videos, ${ev.seconds.toFixed(1)} s)`);
-          break;
-        case 'checkpoint':
-          line(`checkpoint (${ev.reason}): ${ev.path}`);
-          break;
-        case 'epoch':
-          if (!live) break;
-          line(`epoch ${ev.epoch + 1} done: mean loss ${ev.meanLoss.toPrecision(5)}, ${ev.seconds.toFixed(1)} s`);
-          break;
-        case 'end':
-          line(`${ev.reason === 'completed' ? 'finished' : 'stopped'} at iteration ${ev.iteration} (${(ev.ctx.epoch + ev.ctx.batch / ev.ctx.itersPerEpoch).toFixed(2)} epochs) after ${formatDuration(ev.seconds)}`);
-          break;
-      }
-    },
-    () => {
-      if (liveShown) out.write('\n');
-    },
-  );
+      },
+      finalize: () => {
+        if (liveShown) out.write('\n');
+      },
+    });
+  });
 }

@@ -1,5 +1,5 @@
 // Modulated deformable convolution (DCNv2) on NHWC tensors with the semantics of torchvision's
-// deform_conv2d (SPEC §2.6):
+// deform_conv2d:
 //
 //   out[b,y,x,o] = bias[o] + Σ_{c,i,j} W[i,j,c,o] · m[g(c),k] · S_c(y·s − p + i·d + Δy[g(c),k], x·s − p + j·d + Δx[g(c),k])
 //

@@ -1,4 +1,4 @@
-// PVDNet's pixel volume (SPEC §2.9): for every pixel, the k×k grayscale neighbourhood of the
+// PVDNet's pixel volume: for every pixel, the k×k grayscale neighbourhood of the
 // previous deblurred frame around the flow-displaced position, with neighbours on or beyond the
 // image border replaced by the current blurry frame. Channel (i + r)·k + (j + r), for an x offset
 // i and a y offset j in −r..r (r = (k − 1)/2), at output pixel (y, x), with (y′, x′) = (y − j, x − i):

@@ -1,0 +1,138 @@
+// `fit(experiment)`: a whole run of an experiment, as `simdeblur train` does it. It interprets
+// the experiment, writes `experiment.json`, trains with the standard hooks (plus the caller's),
+// optionally resumes and handles Ctrl-C, always releases everything it made, and returns a
+// summary of the run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { lastValueFrom, tap } from 'rxjs';
+import { defaultWorkDir, type Experiment } from '../config/experiment.ts';
+import { writeFileAtomicSync } from '../io/atomic.ts';
+import { latestCheckpoint, readCheckpointState } from './checkpoint.ts';
+import type { TrainContext } from './context.ts';
+import type { EndEvent } from './events.ts';
+import { composeHooks, standardHooks, type Hook, type StandardHookOptions } from './hooks/index.ts';
+import { interpret } from './interpret.ts';
+import { train } from './train.ts';
+
+export interface FitOptions extends StandardHookOptions {
+  /** Where checkpoints, logs and experiment.json go (default: the experiment's work directory). */
+  readonly workDir?: string;
+  /** Continue from the newest checkpoint in `<workDir>/checkpoints` (an error if there is none). */
+  readonly resume?: boolean;
+  /** Continue from this checkpoint directory. */
+  readonly resumeFrom?: string;
+  /** Hooks applied after the standard ones, in order. */
+  readonly hooks?: readonly Hook[];
+  /** Aborting it stops the run gracefully: after the current step, with a checkpoint. */
+  readonly signal?: AbortSignal;
+  /**
+   * Ctrl-C (SIGINT) stops the run gracefully; a second one exits the process with status 130.
+   * Default false: a library should not take over the process's signals unasked.
+   */
+  readonly handleSignals?: boolean;
+}
+
+export interface FitSummary {
+  readonly name: string;
+  readonly workDir: string;
+  /** Optimisation steps done in the whole run (resumed ones included). */
+  readonly iteration: number;
+  /** The loss of the last step, when this call took one. */
+  readonly loss?: number;
+  /** The last validation's metrics, when there was one. */
+  readonly psnr?: number;
+  readonly ssim?: number;
+  /** The last checkpoint written. */
+  readonly checkpoint?: string;
+  readonly reason: EndEvent['reason'];
+  readonly seconds: number;
+}
+
+/** The keys of two values' top level whose values differ. */
+function differingKeys(a: unknown, b: unknown): string[] {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return JSON.stringify(a) === JSON.stringify(b) ? [] : [''];
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => JSON.stringify((a as Record<string, unknown>)[k]) !== JSON.stringify((b as Record<string, unknown>)[k]));
+}
+
+/** The checkpoint to resume from, if any; warns when it was made by a different experiment. */
+function resumePoint(exp: Experiment, workDir: string, opts: FitOptions): string | undefined {
+  let from = opts.resumeFrom;
+  if (opts.resume && from === undefined) {
+    const dir = path.join(workDir, 'checkpoints');
+    from = latestCheckpoint(dir);
+    if (from === undefined) throw new Error(`resume: no checkpoint in ${dir}`);
+  }
+  if (from === undefined) return undefined;
+  // A longer (or shorter) run is the usual reason to resume, so `run` may differ silently.
+  const diff = differingKeys(readCheckpointState(from).experiment, exp).filter((k) => k !== 'run');
+  if (diff.length > 0) process.stderr.write(`warning: resuming ${from}, whose experiment differs in: ${diff.join(', ')}\n`);
+  return from;
+}
+
+/** First SIGINT: abort `stop`; second: exit at once. Returns the function that unhooks it. */
+function onInterrupt(stop: AbortController): () => void {
+  let interrupts = 0;
+  const handler = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\nstopping after the current step (Ctrl-C again to quit at once)\n');
+    stop.abort();
+  };
+  process.on('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+}
+
+/** Makes `signal` abort `stop` too. Returns the function that unhooks it. */
+function follow(signal: AbortSignal | undefined, stop: AbortController): () => void {
+  if (!signal) return () => undefined;
+  const abort = () => stop.abort();
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  return () => signal.removeEventListener('abort', abort);
+}
+
+export async function fit(experiment: Experiment, opts: FitOptions = {}): Promise<FitSummary> {
+  const workDir = opts.workDir ?? experiment.workDir ?? defaultWorkDir(experiment.name);
+  const resumeFrom = resumePoint(experiment, workDir, opts);
+  await using setup = await interpret(experiment, { workDir });
+  fs.mkdirSync(workDir, { recursive: true });
+  writeFileAtomicSync(path.join(workDir, 'experiment.json'), `${JSON.stringify(experiment, null, 2)}\n`);
+
+  const stop = new AbortController();
+  const unhook = [follow(opts.signal, stop), opts.handleSignals ? onInterrupt(stop) : () => undefined];
+  let ctx: TrainContext | undefined;
+  let last: { loss?: number; psnr?: number; ssim?: number; checkpoint?: string } = {};
+  let end: EndEvent | undefined;
+  try {
+    await lastValueFrom(
+      train(setup, { signal: stop.signal, ...(resumeFrom ? { resumeFrom } : {}) }).pipe(
+        tap((ev) => (ctx ??= ev.ctx)),
+        standardHooks(experiment, opts),
+        tap((ev) => {
+          if (ev.type === 'step') last = { ...last, loss: ev.loss };
+          if (ev.type === 'validation') last = { ...last, psnr: ev.psnr, ssim: ev.ssim };
+          if (ev.type === 'checkpoint') last = { ...last, checkpoint: ev.path };
+          if (ev.type === 'end') end = ev;
+        }),
+        composeHooks(opts.hooks ?? []),
+      ),
+    );
+  } finally {
+    for (const f of unhook) f();
+    // The loop may still be finishing a step when a hook failed: the setup is released after it.
+    await ctx?.done;
+  }
+  if (!end) throw new Error('the run finished without an end event');
+  const { loss, psnr, ssim, checkpoint } = last;
+  return {
+    name: experiment.name,
+    workDir,
+    iteration: end.iteration,
+    ...(loss !== undefined ? { loss } : {}),
+    ...(psnr !== undefined ? { psnr, ssim: ssim! } : {}),
+    ...(checkpoint !== undefined ? { checkpoint } : {}),
+    reason: end.reason,
+    seconds: end.seconds,
+  };
+}
