@@ -11,13 +11,14 @@ import { charbonnier, l1 } from '../src/losses/index.ts';
 import { singleScale } from '../src/engine/strategy.ts';
 import { train } from '../src/engine/train.ts';
 import { checkpoints, jsonlLog, progress, stopOnNaN, validate } from '../src/engine/hooks/index.ts';
-import type { TrainSetup } from '../src/engine/setup.ts';
+import { trainSetup } from '../src/engine/setup.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '60' }, 'work-dir': { type: 'string', default: 'work_dirs/custom-loop' } } });
 const iterations = Number(values.iterations);
 const seed = 7;
 
-const setup: TrainSetup = {
+// Released when the module's top level finishes (model, optimiser state).
+await using setup = trainSetup({
   experiment: { note: 'built by hand in examples/custom-loop.ts', iterations, seed },
   name: 'custom-loop',
   seed,
@@ -37,25 +38,21 @@ const setup: TrainSetup = {
   batchSize: 4,
   valBatchSize: 2,
   run: { unit: 'iteration', length: iterations },
-  validation: { every: Math.max(1, Math.floor(iterations / 2)), saveImages: 0 },
-  checkpoint: { every: iterations, keepLast: 1, keepBest: false },
-  log: { every: 10 },
-};
+});
 
 let best = -Infinity;
 const last = await lastValueFrom(
   train(setup).pipe(
-    validate(),
+    // Periods count the run's unit, here iterations.
+    validate({ every: Math.max(1, Math.floor(iterations / 2)) }),
     // Our own hook: remember the best validation PSNR.
     tap((ev) => {
       if (ev.type === 'validation') best = Math.max(best, ev.psnr);
     }),
-    checkpoints(),
+    checkpoints({ every: iterations, keepLast: 1, keepBest: false }),
     stopOnNaN(),
-    jsonlLog(),
-    progress(),
+    jsonlLog({ every: 10 }),
+    progress({ every: 10 }),
   ),
 );
 console.log(JSON.stringify({ end: last.type, iteration: last.iteration, bestPsnr: best }));
-setup.model.dispose();
-setup.optimizer.dispose();

@@ -1,21 +1,24 @@
-// Adding a model in one file: its options codec, defaults and builder, registered as a
-// component, then used in an experiment like any built-in model.
+// Adding a model in one file: its options codec, defaults and builder, registered with
+// `defineModel`, then used in an experiment like any built-in model.
 //
 //   npx tsx examples/custom-model.ts [--set model.features=32] [--work-dir D] [--quiet]
 //
 // `tinyResNet` restores the centre frame of a clip: a few 3x3 conv + ReLU layers over the
 // channel-stacked frames, added to the blurry centre frame.
+import type * as t from 'io-ts';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor, Tensor4D } from '../src/runtime/index.ts';
-import { ParamStore } from '../src/nn/params.ts';
+import type { ParamStore } from '../src/nn/params.ts';
 import { conv2dLayer } from '../src/nn/layers.ts';
 import { makeModel, type Model } from '../src/models/model.ts';
-import { defineComponent, strict, PositiveInt, experiment, losses, optim } from '../src/index.ts';
-import { synthetic } from '../src/data/components.ts';
+import { defineModel } from '../src/models/define.ts';
+import { strict, PositiveInt, experiment, losses, optim, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
-function buildTinyResNet(o: { frames: number; features: number; layers: number }, seed: number): Model {
-  const store = new ParamStore(seed);
+const options = strict({ frames: PositiveInt, features: PositiveInt, layers: PositiveInt });
+type TinyResNetOptions = t.TypeOf<typeof options>;
+
+function buildTinyResNet(o: TinyResNetOptions, store: ParamStore): Model {
   const root = store.root();
   // Parameter names follow an equivalent PyTorch nn.Sequential: body.0.weight, body.2.weight, ...
   const convs = Array.from({ length: o.layers }, (_, i) =>
@@ -41,21 +44,20 @@ function buildTinyResNet(o: { frames: number; features: number; layers: number }
   });
 }
 
-export const tinyResNet = defineComponent({
-  kind: 'model',
+export const tinyResNet = defineModel({
   type: 'tinyResNet',
-  codec: strict({ frames: PositiveInt, features: PositiveInt, layers: PositiveInt }),
+  codec: options,
   defaults: { frames: 5, features: 16, layers: 4 },
   check: (p) => (p.layers >= 2 ? [] : [{ path: 'layers', message: `expected at least 2, got ${p.layers}` }]),
-  build: (s, { seed }) => buildTinyResNet(s, seed),
+  build: buildTinyResNet,
   describe: 'a small residual CNN over stacked frames (example of a user-defined model)',
 });
 
 const exp = experiment({
   name: 'custom-model',
   data: {
-    train: synthetic({ videos: 4, samplesPerVideo: 4, height: 32, width: 32, seed: 1 }),
-    val: synthetic({ videos: 2, samplesPerVideo: 2, height: 32, width: 32, seed: 2 }),
+    train: datasets.synthetic({ videos: 4, samplesPerVideo: 4, height: 32, width: 32, seed: 1 }),
+    val: datasets.synthetic({ videos: 2, samplesPerVideo: 2, height: 32, width: 32, seed: 2 }),
     batchSize: 4,
   },
   model: tinyResNet({ features: 16 }),

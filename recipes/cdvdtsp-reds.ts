@@ -2,20 +2,19 @@
 // windows, the PWC-Net flow network, the temporal sharpness prior and the two-stage cascade.
 // Pretrained PWC-Net: `--set model.flowWeights=FILE` (docs/models.md); without it the flow
 // network starts from its initialisation and the build says so.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { reds, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'cdvdtsp-reds',
   data: {
-    train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_c', numFrames: 5 }),
-    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_c', numFrames: 5 }),
+    train: datasets.reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_c', numFrames: 5 }),
+    val: datasets.reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_c', numFrames: 5 }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
-  model: models.cdvdTsp({ nSequence: 5, nResblock: 3, nFeat: 32, isMaskFilter: true }),
+  model: models.cdvdTsp.preset('deblur'),
   loss: losses.hem(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),
   schedule: schedules.multiStep({ milestones: [300, 350, 380], gamma: 0.1 }),

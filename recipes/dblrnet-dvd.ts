@@ -1,16 +1,15 @@
 // DBLRNet (Zhang et al. 2018) on DVD, as the original's configs/dblrnet/dblrnet_dvd.yaml.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'dblrnet-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.dblrnet({ numFrames: 5, inChannels: 3, innerChannels: 64 }),
   loss: losses.charbonnier(),

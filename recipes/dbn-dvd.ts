@@ -1,18 +1,17 @@
 // DBN (Su et al. 2017) on DVD, as the original's configs/dbn/dbn_dvd.yaml: 5-frame windows
 // restoring the centre frame, Charbonnier loss, Adam 2e-4, 651 epochs.
 //   npx tsx recipes/dbn-dvd.ts [--set data.train.root=/path/to/DVD/quantitative_datasets] ...
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'dbn-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
     batchSize: 8,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.dbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }),
   loss: losses.charbonnier(),

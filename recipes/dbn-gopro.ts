@@ -1,17 +1,16 @@
 // DBN on GoPro, as the original's configs/dbn/dbn_gopro.yaml.
 //   npx tsx recipes/dbn-gopro.ts [--set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test]
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'dbn-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_c', numFrames: 5 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_c', numFrames: 5 }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_c', numFrames: 5 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'n_c', numFrames: 5 }),
     batchSize: 8,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.dbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }),
   loss: losses.charbonnier(),

@@ -1,17 +1,16 @@
 // DBN on REDS, as the original's configs/dbn/dbn_reds.yaml (batch 4, 301 epochs).
 //   npx tsx recipes/dbn-reds.ts [--set data.train.rootGt=... --set data.train.rootInput=...]
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { reds, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'dbn-reds',
   data: {
-    train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_c', numFrames: 5 }),
-    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_c', numFrames: 5 }),
+    train: datasets.reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_c', numFrames: 5 }),
+    val: datasets.reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'n_c', numFrames: 5 }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.dbn({ numFrames: 5, inChannels: 3, innerChannels: 64 }),
   loss: losses.charbonnier(),

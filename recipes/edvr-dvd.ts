@@ -1,20 +1,19 @@
 // EDVR (Wang et al. 2019, BasicSR version) on DVD, as the original's configs/edvr/edvr_dvd.yaml:
 // 64 features, 10 reconstruction blocks, hr_in with pre-deblurring and TSA fusion.
 // recipes/edvr-l-dvd.ts is the large variant.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'edvr-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_c', numFrames: 5 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'dvd_test', numFrames: 5 }),
     batchSize: 8,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
-  model: models.edvr({ numFeat: 64, numReconstructBlock: 10, hrIn: true, withPredeblur: true, withTsa: true }),
+  model: models.edvr.preset('deblur'),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 2e-4, betas: [0.9, 0.99] }),
   schedule: schedules.multiStep({ milestones: [500, 600, 620], gamma: 0.1 }),

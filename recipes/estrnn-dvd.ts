@@ -1,18 +1,17 @@
 // ESTRNN (Zhong et al. 2020) on DVD, as the original's configs/estrnn/estrnn_dvd.yaml: 8-frame
 // training clips (4 restored frames; 2 past and 2 future frames of context), 12-frame
 // validation clips. (The original config had no meta-arch; single-scale here.)
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'estrnn-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'strcnn', numFrames: 8 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'strcnn', numFrames: 12, overlapping: false }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'strcnn', numFrames: 8 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'strcnn', numFrames: 12, overlapping: false }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.estrnn({ nFeatures: 16, nBlocks: 15, futureFrames: 2, pastFrames: 2, activation: 'gelu' }),
   loss: losses.charbonnier(),

@@ -1,17 +1,16 @@
 // IFIRNN (Nah et al. 2019) on DVD, as the original's configs/ifirnn/ifirnn_dvd.yaml: 12-frame
 // clips, every frame restored. (The original config had no meta-arch; single-scale here.)
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'ifirnn-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 12 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 12, overlapping: false }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 12 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 12, overlapping: false }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.ifirnn({ inChannels: 3, innerChannels: 16, dualCell: true, intraIters: 3 }),
   loss: losses.charbonnier(),

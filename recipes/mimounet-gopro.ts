@@ -2,19 +2,18 @@
 // three output scales, L1 in the image domain and in the 2-D frequency domain. The frequency
 // term has the paper's weight 0.1 (`--set strategy.fftWeight=1` for SimDeblur's weighting).
 // Use models.mimoUnetPlus() for MIMO-UNet+.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { mimo } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'mimounet-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.mimoUnet({ numRes: 8 }),
   strategy: mimo({ fftWeight: 0.1 }),

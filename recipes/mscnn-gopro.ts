@@ -1,19 +1,18 @@
 // MSCNN / DeepDeblur (Nah et al. 2017) on GoPro, as the original's configs/mscnn/mscnn_gopro.yaml:
 // single frames, 3-scale pyramids, L1 per scale. (The original config lacked its multi-scale
 // meta-arch and used a legacy loss form, and crashed.)
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { multiScale } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'mscnn-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_c', numFrames: 1 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_c', numFrames: 1 }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_c', numFrames: 1 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'n_c', numFrames: 1 }),
     batchSize: 8,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.mscnn({ inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 }),
   strategy: multiScale({ numScales: 3 }),

@@ -1,18 +1,17 @@
 // NAFNet (width 64) on GoPro, as the original's configs/nafnet/nafnet_gopro.yaml: single
 // images (n_n, 1 frame), batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
 //   npx tsx recipes/nafnet-gopro.ts [--set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test]
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'nafnet-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
     batchSize: 1,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.nafnet({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }),
   loss: losses.charbonnier(),

@@ -4,21 +4,20 @@
 // a frozen BIMNet; validation on whole videos (the original restored each frame from a 3-frame
 // clip with the blurry frame as its "previous output"). Give the pretrained BIMNet with
 // `--set model.bimnetWeights=FILE` (docs/models.md); without it the flow network is random.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'pvdnet-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 13, overlapping: false }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'video' }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 13, overlapping: false }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'video' }),
     batchSize: 1,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
-  model: models.pvdnet({ largeModel: true, fixBimnet: true }),
+  model: models.pvdnet.preset('deblur'),
   strategy: pvdnetRecurrent(),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 2e-4, betas: [0.9, 0.99] }),

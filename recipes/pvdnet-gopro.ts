@@ -3,21 +3,20 @@
 // (pvdnetRecurrent), the large backbone with a frozen BIMNet; validation on whole videos of
 // blur_gamma (the original's 3-frame clips scored every third frame, each from a blurry
 // "previous output"). Pretrained BIMNet: `--set model.bimnetWeights=FILE` (docs/models.md).
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'pvdnet-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 13 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'video', useGamma: true }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 13 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'video', useGamma: true }),
     batchSize: 1,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
-  model: models.pvdnet({ largeModel: true, fixBimnet: true }),
+  model: models.pvdnet.preset('deblur'),
   strategy: pvdnetRecurrent(),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),

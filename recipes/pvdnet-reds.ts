@@ -3,21 +3,20 @@
 // large backbone with a frozen BIMNet; validation on whole videos (the original's 50-frame
 // clips restarted the recurrence at each clip). Pretrained BIMNet:
 // `--set model.bimnetWeights=FILE` (docs/models.md).
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { reds, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'pvdnet-reds',
   data: {
-    train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 13, overlapping: false }),
-    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'video' }),
+    train: datasets.reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 13, overlapping: false }),
+    val: datasets.reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'video' }),
     batchSize: 4,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
-  model: models.pvdnet({ largeModel: true, fixBimnet: true }),
+  model: models.pvdnet.preset('deblur'),
   strategy: pvdnetRecurrent(),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),

@@ -1,18 +1,17 @@
 // Restormer (Zamir et al. 2022) on DVD, as the original's configs/restormer/restormer_dvd.yaml:
 // single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
 // (The original validated on its training root; this recipe uses the DVD test split.)
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'restormer-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 1 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 1 }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 1 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'n_n', numFrames: 1 }),
     batchSize: 1,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.restormer(),
   loss: losses.charbonnier(),

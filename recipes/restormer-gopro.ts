@@ -1,17 +1,16 @@
 // Restormer (Zamir et al. 2022) on GOPRO, as the original's configs/restormer/restormer_gopro.yaml:
 // single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'restormer-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 1 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'n_n', numFrames: 1 }),
     batchSize: 1,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.restormer(),
   loss: losses.charbonnier(),

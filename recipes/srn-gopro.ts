@@ -1,19 +1,18 @@
 // SRN (Tao et al. 2018) on GoPro, as the original's configs/srn/srn_gopro.yaml: single frames,
 // 3 scales, MSE per scale. The config's with_lstm False was ignored by the original, which always
 // ran the ConvLSTM; this recipe keeps the LSTM, passing its hidden state on as the paper does.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { multiScale } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'srn-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_c', numFrames: 1 }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'n_c', numFrames: 1 }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_c', numFrames: 1 }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'n_c', numFrames: 1 }),
     batchSize: 8,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.srn({ inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' }),
   strategy: multiScale({ numScales: 3 }),

@@ -2,19 +2,18 @@
 // clips (with temporal reversal), the cell optimised after every frame (stfanRecurrent),
 // validation on whole videos (the original's 5-frame clips restarted the recurrence at each
 // clip). The config's legacy loss entry crashed the original; it meant Charbonnier.
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment, reverse } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'stfan-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 20 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'video' }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'n_n', numFrames: 20 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'video' }),
     batchSize: 2,
     workers: 8,
-    augment: [...originalAugment([256, 256]), reverse()],
+    augment: [...augment.original([256, 256]), augment.reverse()],
   },
   model: models.stfan(),
   strategy: stfanRecurrent(),

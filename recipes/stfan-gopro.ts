@@ -4,19 +4,18 @@
 // original's 3-frame clips restarted the recurrence at each clip).
 // The perceptual loss needs ImageNet VGG19 weights: scripts/convert-vgg19.py writes them to
 // weights/vgg19-features.safetensors (docs/losses.md).
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { gopro, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'stfan-gopro',
   data: {
-    train: gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 20, useGamma: false }),
-    val: gopro({ root: 'datasets/GOPRO/test', sampling: 'video', useGamma: true }),
+    train: datasets.gopro({ root: 'datasets/GOPRO/train', sampling: 'n_n', numFrames: 20, useGamma: false }),
+    val: datasets.gopro({ root: 'datasets/GOPRO/test', sampling: 'video', useGamma: true }),
     batchSize: 1,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.stfan(),
   strategy: stfanRecurrent(),

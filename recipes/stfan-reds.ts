@@ -2,19 +2,18 @@
 // clips, the cell optimised after every frame (stfanRecurrent), MSE plus 0.01 x the VGG19
 // perceptual loss (weights: scripts/convert-vgg19.py, docs/losses.md); validation on whole
 // videos (the original's 20-frame clips restarted the recurrence at each clip).
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { reds, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { stfanRecurrent } from '../src/engine/strategies/components.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'stfan-reds',
   data: {
-    train: reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 20 }),
-    val: reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'video' }),
+    train: datasets.reds({ rootGt: 'datasets/REDS/train/train_sharp', rootInput: 'datasets/REDS/train/train_blur', sampling: 'n_n', numFrames: 20 }),
+    val: datasets.reds({ rootGt: 'datasets/REDS/val/val_sharp', rootInput: 'datasets/REDS/val/val_blur', sampling: 'video' }),
     batchSize: 2,
     workers: 8,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.stfan(),
   strategy: stfanRecurrent(),

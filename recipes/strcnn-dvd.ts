@@ -1,18 +1,17 @@
 // STRCNN (Kim et al. 2017) on DVD, as the original's configs/strcnn/strcnn_dvd.yaml: 12-frame
 // clips restoring the 8 middle frames. (The original config had no meta-arch and a legacy loss
 // form, and crashed; here it is single-scale with Charbonnier, as intended.)
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { dvd, originalAugment } from '../src/data/components.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
 import { runIfMain } from '../src/cli/recipe.ts';
 
 const exp = experiment({
   name: 'strcnn-dvd',
   data: {
-    train: dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'strcnn', numFrames: 12 }),
-    val: dvd({ root: 'datasets/DVD/test', sampling: 'strcnn', numFrames: 12, overlapping: false }),
+    train: datasets.dvd({ root: 'datasets/DVD/quantitative_datasets', sampling: 'strcnn', numFrames: 12 }),
+    val: datasets.dvd({ root: 'datasets/DVD/test', sampling: 'strcnn', numFrames: 12, overlapping: false }),
     batchSize: 8,
     workers: 10,
-    augment: originalAugment([256, 256]),
+    augment: augment.original([256, 256]),
   },
   model: models.strcnn({ numFramesEncoded: 5, inChannels: 3, innerChannels: 32, encoderBlocks: 4, decoderBlocks: 4, isDtb: true }),
   loss: losses.charbonnier(),

@@ -7,6 +7,7 @@ export * as losses from './losses/components.ts';
 export * as optim from './optim/components.ts';
 export * as schedules from './optim/schedule-components.ts';
 export * as datasets from './data/components.ts';
+export * as augment from './data/augment-components.ts';
 export * as strategies from './engine/strategies/components.ts';
 export { term } from './losses/components.ts';
 export { baseLr } from './optim/components.ts';

@@ -137,23 +137,33 @@ test('a writer killed at a random moment leaves a complete directory after clean
         `  await writeDirAtomic(target, (tmp) => {`,
         `    for (const f of ['a', 'b', 'c']) fs.writeFileSync(path.join(tmp, f), String(v).repeat(2000));`,
         `  });`,
-        `  if (v === 1) process.stdout.write('ready\\n');`,
+        `  process.stdout.write(v + '\\n');`,
         `}`,
       ].join('\n'),
     );
     const work = path.join(dir, 'work');
     fs.mkdirSync(work);
     const target = path.join(work, 'ckpt');
-    for (const delayMs of [15, 90]) {
+    // The child reports each version it completes; the kill lands wherever the child is by the
+    // time the report for version `after` has been read, somewhere in a later version's write.
+    for (const after of [1, 20]) {
       const proc = spawn(process.execPath, ['--import', 'tsx', child, target], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => proc.on('exit', r));
       await new Promise<void>((resolve, reject) => {
-        proc.stdout.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('ready')) resolve();
-        });
+        let out = '';
+        const onData = (chunk: Buffer) => {
+          out += chunk.toString();
+          // Complete lines only: the last piece may be a line still being read.
+          if (out.split('\n').slice(0, -1).includes(String(after))) {
+            proc.stdout.off('data', onData);
+            // Keep draining, so that the child never blocks on a full pipe before the kill.
+            proc.stdout.resume();
+            resolve();
+          }
+        };
+        proc.stdout.on('data', onData);
         proc.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
       });
-      await new Promise((r) => setTimeout(r, delayMs));
-      const exited = new Promise((r) => proc.on('exit', r));
       proc.kill('SIGKILL');
       await exited;
 
@@ -162,7 +172,7 @@ test('a writer killed at a random moment leaves a complete directory after clean
       const files = readTree(target);
       assert.deepEqual(Object.keys(files), ['a', 'b', 'c']);
       const v = files.a!.slice(0, files.a!.length / 2000);
-      assert.ok(Number(v) >= 1);
+      assert.ok(Number(v) >= after, `version ${v} after version ${after} was reported`);
       assert.deepEqual(Object.values(files), [v, v, v].map((s) => s.repeat(2000)));
     }
   } finally {

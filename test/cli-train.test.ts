@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readCheckpointState } from '../src/engine/checkpoint.ts';
@@ -80,4 +80,26 @@ test('loading in worker threads gives the same run as loading in-process', () =>
     return lastJson(r.stdout).loss;
   };
   assert.equal(losses(2), losses(0));
+});
+
+test('Ctrl-C stops training after the current step with a checkpoint, and the summary says so', async () => {
+  const wd = tempDir();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', RECIPE, '--work-dir', wd, '--no-tensorboard', '--set', 'run.epochs=1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const status = await new Promise<number | null>((resolve) => {
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+      // The first progress line: training is under way.
+      if (/iter \d+\/4000 loss/.test(stdout) && child.signalCode === null && !child.killed) child.kill('SIGINT');
+    });
+    child.on('close', (code) => resolve(code));
+  });
+  assert.equal(status, 0, stderr);
+  assert.match(stderr, /stopping after the current step/);
+  const summary = lastJson(stdout);
+  assert.equal(summary.reason, 'stopped');
+  assert.equal(path.basename(summary.checkpoint), `iter_${String(summary.iteration).padStart(8, '0')}`);
+  assert.equal(readCheckpointState(summary.checkpoint).iteration, summary.iteration);
 });

@@ -25,6 +25,7 @@ import {
   term,
   type Experiment,
   type ExperimentInput,
+  workDirOf,
 } from '../src/index.ts';
 
 function errorsOf<A>(r: Either<string[], A>): string[] {
@@ -70,7 +71,6 @@ test('experiment() fills every default', () => {
   const expected: Experiment = {
     name: 'dbn-small',
     seed: 0,
-    workDir: 'work_dirs/dbn-small',
     data: { train: { type: 'testFrames', count: 4 }, batchSize: 2, valBatchSize: 1, workers: 0, augment: [] },
     model: { type: 'dbn', numFrames: 5, inChannels: 3, innerChannels: 8, zeroInitResidual: false },
     loss: { terms: [{ weight: 1, loss: { type: 'charbonnier', eps: 1e-6, reduction: 'sumOverBatch' } }] },
@@ -87,6 +87,25 @@ test('experiment() fills every default', () => {
   assert.deepEqual(experiment(noSchedule).schedule, { type: 'constant', stepEvery: 'epoch' });
   assert.deepEqual(experiment({ ...input, ema: {}, workDir: 'runs/x' }).ema, { decay: 0.999 });
   assert.equal(experiment({ ...input, workDir: 'runs/x' }).workDir, 'runs/x');
+  assert.equal(workDirOf(e), 'work_dirs/dbn-small');
+});
+
+test('an experiment extends another without casts; component specs keep their types', () => {
+  // `input` is typed ExperimentInput (any model); a combinator's spec keeps its own type.
+  const base = experiment({ ...input, model: models.dbn({ innerChannels: 8 }) });
+  // Type-checked: the model spec of a DBN has a numeric innerChannels.
+  const channels: number = base.model.innerChannels;
+  assert.equal(channels, 8);
+  const longer = experiment({ ...base, name: 'dbn-longer', run: { iterations: 100 } });
+  const frames: number = longer.model.numFrames;
+  assert.equal(frames, 5);
+  assert.deepEqual(longer.run, { iterations: 100 });
+  // The work directory follows the new name: a default is not stored in the value.
+  assert.equal(workDirOf(longer), 'work_dirs/dbn-longer');
+  // @ts-expect-error a DBN has no width
+  assert.equal(base.model.width, undefined);
+  // Decoding is idempotent, so an extension equals the same experiment written out.
+  assert.deepEqual(longer, experiment({ ...input, name: 'dbn-longer', run: { iterations: 100 } }));
 });
 
 test('combinators fill defaults of the built-in components', () => {

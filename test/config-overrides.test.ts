@@ -3,7 +3,7 @@ import { registeredTypes } from '../src/config/registry.ts';
 import assert from 'node:assert/strict';
 import { isLeft, isRight, type Either } from 'fp-ts/lib/Either.js';
 import { applyOverrides, decodeExperiment, overrideExperiment, parseOverride } from '../src/config/overrides.ts';
-import { defineComponent, experiment, losses, models, optim, PositiveInt, strict } from '../src/index.ts';
+import { defineComponent, experiment, losses, models, optim, PositiveInt, strict, workDirOf } from '../src/index.ts';
 
 function errorsOf<A>(r: Either<string[], A>): string[] {
   assert.ok(isLeft(r), `expected a failure, got ${JSON.stringify(r)}`);
@@ -66,9 +66,11 @@ test('overrides add keys, sections and array elements; replace whole components'
 });
 
 test('workDir follows an overridden name unless it was set explicitly', () => {
-  assert.equal(valueOf(overrideExperiment(base, ['name=other'])).workDir, 'work_dirs/other');
-  assert.equal(valueOf(overrideExperiment({ ...base, workDir: 'runs/base' }, ['name=other'])).workDir, 'runs/base');
-  assert.equal(valueOf(overrideExperiment(base, ['name=other', 'workDir=/tmp/w'])).workDir, '/tmp/w');
+  assert.equal(workDirOf(valueOf(overrideExperiment(base, ['name=other']))), 'work_dirs/other');
+  // An experiment.json written with its default work directory filled in moves along too.
+  assert.equal(workDirOf(valueOf(overrideExperiment({ ...base, workDir: 'work_dirs/base' }, ['name=other']))), 'work_dirs/other');
+  assert.equal(workDirOf(valueOf(overrideExperiment({ ...base, workDir: 'runs/base' }, ['name=other']))), 'runs/base');
+  assert.equal(workDirOf(valueOf(overrideExperiment(base, ['name=other', 'workDir=/tmp/w']))), '/tmp/w');
 });
 
 test('a misspelt override path fails after decoding, naming the key and the closest one', () => {

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { tempDir } from './helpers/engine.ts';
 
 const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8' });
@@ -27,9 +29,14 @@ test('examples/custom-loop.ts: hooks composed by hand', () => {
 
 test('recipes/quickstart.ts synthesises its data, trains, evaluates and ends with a JSON summary', () => {
   const wd = tempDir();
-  const r = run(['recipes/quickstart.ts', '--work-dir', wd, '--set', 'run.iterations=2', '--set', 'schedule.tMax=2']);
+  // The cosine schedule's length follows run.iterations.
+  const r = run(['recipes/quickstart.ts', '--work-dir', wd, '--set', 'run.iterations=2']);
   assert.equal(r.status, 0, r.stderr);
   const summary = lastJson(r.stdout);
   for (const k of ['inputPsnr', 'outputPsnr', 'seconds']) assert.ok(Number.isFinite(summary[k]), k);
   assert.match(summary.image, /side-by-side\.png$/);
+  // It writes what every run writes.
+  assert.equal(JSON.parse(fs.readFileSync(path.join(wd, 'experiment.json'), 'utf8')).run.iterations, 2);
+  assert.deepEqual(fs.readdirSync(path.join(wd, 'checkpoints')).sort(), ['best', 'iter_00000002']);
+  assert.ok(fs.existsSync(path.join(wd, 'log.jsonl')) && fs.existsSync(path.join(wd, 'tensorboard')));
 });

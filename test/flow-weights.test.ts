@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import { fromPytorchLayout, readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
 import type { RawTensor } from '../src/io/safetensors.ts';
-import { buildCdvdTsp, CDVD_FLOW_PREFIX } from '../src/models/cdvd-tsp.ts';
-import { buildPvdnet, PVDNET_BIMNET_PREFIX, PVDNET_DEFAULTS } from '../src/models/pvdnet.ts';
+import { CDVD_FLOW_PREFIX } from '../src/models/cdvd-tsp.ts';
+import { PVDNET_BIMNET_PREFIX } from '../src/models/pvdnet.ts';
 import { flowNetStateDict, setFlowWeightsWarningSink, warnFlowWeights } from '../src/models/flow-weights.ts';
 import { stateDict } from '../src/models/model.ts';
 import type { Model } from '../src/models/model.ts';
@@ -167,7 +167,7 @@ test('a missing or unreadable file is an error naming the model, the option and 
 
 test('CDVD-TSP flowWeights: missing, unexpected and mis-shaped keys, and a file of other weights, are errors naming file and key', () => {
   // A PWC-Net state dict in sniklaus's later naming, made from a freshly built model.
-  const src = buildCdvdTsp({ inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 1, nFeat: 8, isMaskFilter: true }, 3);
+  const src = buildQuiet(CDVD_SPEC, 3).model;
   const full = stateDict(src, 'pytorch');
   src.dispose();
   const pwc = netNaming(stripPrefix(full, CDVD_FLOW_PREFIX));
@@ -200,7 +200,7 @@ test('CDVD-TSP flowWeights: missing, unexpected and mis-shaped keys, and a file 
 });
 
 test('PVDNet bimnetWeights: a missing key and a wrong shape are errors naming file and key', () => {
-  const src = buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: false }, 3);
+  const src = buildQuiet(PVDNET_SPEC, 3).model;
   const bim = Object.fromEntries(Object.entries(stateDict(src, 'pytorch')).filter(([k]) => k.startsWith(PVDNET_BIMNET_PREFIX)));
   src.dispose();
   const key = 'BIMNet.moduleRegularization.0.moduleScaleX.weight';

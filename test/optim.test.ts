@@ -292,7 +292,8 @@ test('ema: decay·ema + (1 − decay)·p, swap, withAveraged, state round trip',
   }), /boom/);
   assert.deepEqual(read(params), live);
   const seenAsync = await e.withAveraged(async () => {
-    await new Promise((r) => setTimeout(r, 1));
+    // Yield to the event loop: the averaged weights stay swapped in until the promise settles.
+    await new Promise((r) => setImmediate(r));
     return read(params);
   });
   assertClose(seenAsync, expected);

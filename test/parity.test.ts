@@ -39,6 +39,21 @@ for (const { name, dir } of fixtures) {
 const fullSize: Array<[string, ComponentSpec, number]> = [
   ['DBN(5, 3, 64)', models.dbn(), 15_305_291],
   ['NAFNet-GoPro (width 64, enc [1,1,1,28], middle 1, dec [1,1,1,1])', models.nafnet.preset('gopro'), 67_888_835],
+  ['MSResNet(3, 64, 3, 19, 5, 3)', models.mscnn(), 11_721_321],
+  ['SRN(6, 32, 3)', models.srn(), 10_158_563],
+  ['SRN(6, 32, 3) without the LSTM', models.srn({ withLstm: false }), 6_881_251],
+  ['MIMO-UNet(8)', models.mimoUnet(), 6_807_171],
+  ['MIMO-UNet+(20)', models.mimoUnetPlus(), 16_107_651],
+  ['Restormer()', models.restormer(), 26_126_644],
+  ['DBLRNet(5, 3, 64)', models.dblrnet(), 1_885_411],
+  ['STRCNN(5, 3, 32, 4, 4, dtb)', models.strcnn(), 257_284],
+  ['IFIRNN(3, 16, dual cell, 3 iterations)', models.ifirnn(), 4_106_307],
+  ['ESTRNN(16 features, 15 blocks, 2 past, 2 future, gelu)', models.estrnn(), 2_467_931],
+  ['EDVR deblur (64 features, 10 reconstruction blocks, hr_in, pre-deblur, TSA)', models.edvr.preset('deblur'), 4_042_851],
+  ['EDVR-L deblur (128 features, 40 reconstruction blocks)', models.edvr.preset('deblur', { numFeat: 128, numReconstructBlock: 40 }), 23_602_019],
+  ['CDVD-TSP deblur (3 resblocks, 32 features)', models.cdvdTsp.preset('deblur'), 16_187_045],
+  ['STFAN', models.stfan(), 5_372_547],
+  ['PVDNet deblur (large, BIMNet frozen)', models.pvdnet.preset('deblur'), 17_979_811],
 ];
 
 for (const [label, spec, count] of fullSize) {

@@ -10,6 +10,8 @@ import {
   warmupCosineRestart,
   type LrSchedule,
 } from '../src/optim/schedules.ts';
+import { cosine as cosineSpec, cosineRestart as cosineRestartSpec, runLengthIn } from '../src/optim/schedule-components.ts';
+import { buildComponent } from '../src/config/registry.ts';
 
 /**
  * A plain-JS model of PyTorch's chainable `_LRScheduler`: the constructor performs one step
@@ -161,4 +163,29 @@ test('schedules validate their arguments with clear errors', () => {
   assert.throws(() => constant()(-1), /base learning rate/);
   assert.throws(() => constant()(1)(1.5), /step index must be a non-negative integer/);
   assert.throws(() => constant()(1)(-1), /step index/);
+});
+
+test('cosine without tMax spans the run: tMax defaults to the run length the interpreter passes', () => {
+  const spec = cosineSpec({ etaMin: 1e-6, stepEvery: 'iteration' });
+  assert.equal('tMax' in spec, false);
+  const base = 2e-3;
+  const fromRun = buildComponent('schedule', spec, { baseLr: base, runLength: 30 });
+  const explicit = cosine({ tMax: 30, etaMin: 1e-6 })(base);
+  for (let t = 0; t <= 45; t++) assert.equal(fromRun(t), explicit(t), `t=${t}`);
+  // A tMax that is given wins over the run's length.
+  const given = buildComponent('schedule', cosineSpec({ tMax: 7, stepEvery: 'iteration' }), { baseLr: base, runLength: 30 });
+  assert.equal(given(7), cosine({ tMax: 7 })(base)(7));
+  assert.throws(() => buildComponent('schedule', spec, { baseLr: base }), /cosine schedule: tMax is not set and the run's length in iterations is not known; set tMax/);
+  // Restart periods are per cycle, not the run's length: they stay required.
+  assert.throws(() => cosineRestartSpec({} as never), /tPeriod/);
+});
+
+test("the run's length in the schedule's unit", () => {
+  assert.equal(runLengthIn('iteration', { iterations: 3000 }, 25), 3000);
+  assert.equal(runLengthIn('epoch', { epochs: 40 }, 25), 40);
+  assert.equal(runLengthIn('iteration', { epochs: 40 }, 25), 1000);
+  // An iteration-based run reaches into epoch ceil(iterations / itersPerEpoch) - 1.
+  assert.equal(runLengthIn('epoch', { iterations: 1001 }, 25), 41);
+  assert.equal(runLengthIn('epoch', { iterations: 1000 }, 25), 40);
+  assert.throws(() => runLengthIn('epoch', { iterations: 10 }, 0), /iterations per epoch must be a positive integer, got 0/);
 });

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Scalar, Tensor, Variable } from '../src/runtime/index.ts';
-import { buildStfan } from '../src/models/stfan.ts';
-import { buildPvdnet, PVDNET_DEFAULTS } from '../src/models/pvdnet.ts';
+import { stfan, type StfanModel } from '../src/models/stfan.ts';
+import { pvdnet } from '../src/models/pvdnet.ts';
 import type { Model } from '../src/models/model.ts';
 import { sgd } from '../src/optim/sgd.ts';
 import { mse } from '../src/losses/index.ts';
@@ -17,6 +17,7 @@ import { pvdnetRecurrent } from '../src/engine/strategies/pvdnet.ts';
 import type { Batch } from '../src/data/loader.ts';
 import { Rng } from '../src/util/rng.ts';
 import { smallSetup } from './helpers/engine.ts';
+import { withoutFlowWarning } from './helpers/fixtures.ts';
 
 const LR = 0.05;
 
@@ -64,8 +65,8 @@ const snapshot = (m: Model): Record<string, Float32Array> => Object.fromEntries(
 test('stfanRecurrent: one SGD step per frame from the detached previous output and features', () => {
   const shape: [number, number, number, number, number] = [1, 3, 16, 16, 3];
   const batch = clipBatch(shape, 3);
-  const trained = buildStfan({}, 5);
-  const twin = buildStfan({}, 5);
+  const trained = stfan.create({}, 5);
+  const twin = stfan.create({}, 5) as StfanModel;
   const setup = smallSetup({ model: trained, strategy: stfanRecurrent, optimizer: sgd(), loss: [{ name: 'mse', weight: 1, fn: mse() }] });
   const before = snapshot(trained);
   const count = tf.memory().numTensors;
@@ -100,7 +101,7 @@ test('stfanRecurrent: one SGD step per frame from the detached previous output a
 });
 
 test('stfanRecurrent: evaluation runs the whole clip; shapes are checked', () => {
-  const model = buildStfan({}, 2);
+  const model = stfan.create({}, 2);
   const x = tf.randomUniform([1, 2, 8, 8, 3], 0, 1, 'float32', 1);
   const pairs = stfanRecurrent.forward(model, model.params, x, x, false);
   assert.deepEqual(pairs[0]!.out.shape, [2, 8, 8, 3]);
@@ -113,9 +114,8 @@ test('stfanRecurrent: evaluation runs the whole clip; shapes are checked', () =>
 test('pvdnetRecurrent: [-1, 1] frames, one SGD step per frame 1..T-2 from the previous output', () => {
   const shape: [number, number, number, number, number] = [1, 4, 64, 64, 3];
   const batch = clipBatch(shape, 4);
-  const opts = { ...PVDNET_DEFAULTS, largeModel: false, fixBimnet: true };
-  const trained = buildPvdnet(opts, 6);
-  const twin = buildPvdnet(opts, 6);
+  const trained = withoutFlowWarning(() => pvdnet.create({ fixBimnet: true }, 6));
+  const twin = withoutFlowWarning(() => pvdnet.create({ fixBimnet: true }, 6));
   const setup = smallSetup({ model: trained, strategy: pvdnetRecurrent, optimizer: sgd(), loss: [{ name: 'mse', weight: 1, fn: mse() }] });
   const count = tf.memory().numTensors;
   const r = trainStep(setup, batch, LR, Rng.seeded(0));

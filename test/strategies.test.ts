@@ -5,8 +5,8 @@ import type { Tensor4D } from '../src/runtime/index.ts';
 import { rfft2 } from '../src/engine/strategies/fft.ts';
 import { multiScale, pyramid } from '../src/engine/strategies/multi-scale.ts';
 import { mimo } from '../src/engine/strategies/mimo.ts';
-import { buildMscnn } from '../src/models/mscnn.ts';
-import { buildMimoUnet } from '../src/models/mimounet.ts';
+import { mscnn } from '../src/models/mscnn.ts';
+import { mimoUnet } from '../src/models/mimounet.ts';
 
 /** Naive 2-D DFT of one channel, one-sided along the width. */
 function naiveRfft2(img: number[][], ): { re: number[][]; im: number[][] } {
@@ -65,7 +65,7 @@ test('pyramid downsamples by nearest neighbour: [x, x/2, x/4]', () => {
 });
 
 test('multiScale pairs every output scale with the matching ground-truth scale', () => {
-  const m = buildMscnn({ numFeats: 4, numResblocks: 1 }, 0);
+  const m = mscnn.create({ numFeats: 4, numResblocks: 1 }, 0);
   const x = tf.randomUniform([2, 1, 16, 16, 3]);
   const gt = tf.randomUniform([2, 1, 16, 16, 3]);
   const pairs = tf.tidy(() => multiScale({ numScales: 3 }).forward(m, m.params, x, gt, false).map((p) => [tf.keep(p.out), tf.keep(p.gt)] as const));
@@ -76,7 +76,7 @@ test('multiScale pairs every output scale with the matching ground-truth scale',
 });
 
 test('mimo compares [full, half, quarter] in space and, weighted, in frequency', () => {
-  const m = buildMimoUnet({ numRes: 1 }, 0);
+  const m = mimoUnet.create({ numRes: 1 }, 0);
   const x = tf.randomUniform([1, 1, 16, 16, 3]);
   const gt = tf.randomUniform([1, 1, 16, 16, 3]);
   tf.tidy(() => {

@@ -11,19 +11,20 @@ import { syntheticDataset } from '../src/data/synthetic.ts';
 import { singleScale, type Strategy } from '../src/engine/strategy.ts';
 import { multiScale } from '../src/engine/strategies/multi-scale.ts';
 import { mimo } from '../src/engine/strategies/mimo.ts';
-import { buildDblrnet } from '../src/models/dblrnet.ts';
-import { buildStrcnn } from '../src/models/strcnn.ts';
-import { buildIfirnn } from '../src/models/ifirnn.ts';
-import { buildEstrnn } from '../src/models/estrnn.ts';
-import { buildMscnn } from '../src/models/mscnn.ts';
-import { buildSrn } from '../src/models/srn.ts';
-import { buildMimoUnet } from '../src/models/mimounet.ts';
-import { buildRestormer } from '../src/models/restormer.ts';
+import { dblrnet } from '../src/models/dblrnet.ts';
+import { strcnn } from '../src/models/strcnn.ts';
+import { ifirnn } from '../src/models/ifirnn.ts';
+import { estrnn } from '../src/models/estrnn.ts';
+import { mscnn } from '../src/models/mscnn.ts';
+import { srn } from '../src/models/srn.ts';
+import { mimoUnet } from '../src/models/mimounet.ts';
+import { restormer } from '../src/models/restormer.ts';
 import { nafnet } from '../src/models/nafnet.ts';
-import { buildEdvr } from '../src/models/edvr.ts';
-import { buildCdvdTsp } from '../src/models/cdvd-tsp.ts';
-import { buildStfan } from '../src/models/stfan.ts';
-import { buildPvdnet, PVDNET_DEFAULTS } from '../src/models/pvdnet.ts';
+import { edvr } from '../src/models/edvr.ts';
+import { cdvdTsp } from '../src/models/cdvd-tsp.ts';
+import { stfan } from '../src/models/stfan.ts';
+import { pvdnet } from '../src/models/pvdnet.ts';
+import { withoutFlowWarning } from './helpers/fixtures.ts';
 import { stfanRecurrent } from '../src/engine/strategies/stfan.ts';
 import { pvdnetRecurrent } from '../src/engine/strategies/pvdnet.ts';
 import type { Model } from '../src/models/model.ts';
@@ -43,19 +44,19 @@ interface Case {
 }
 
 const cases: Record<string, Case> = {
-  dblrnet: { build: () => buildDblrnet({ numFrames: 5, inChannels: 3, innerChannels: 8 }, 1), strategy: singleScale, frames: 5, gt: 1 },
-  strcnn: { build: () => buildStrcnn({ numFramesEncoded: 5, inChannels: 3, innerChannels: 8, encoderBlocks: 1, decoderBlocks: 1 }, 1), strategy: singleScale, frames: 6, gt: 2 },
-  ifirnn: { build: () => buildIfirnn({ inChannels: 3, innerChannels: 4, dualCell: true, intraIters: 1 }, 1), strategy: singleScale, frames: 3, gt: 'all' },
-  estrnn: { build: () => buildEstrnn({ nFeatures: 4, nBlocks: 1, pastFrames: 1, futureFrames: 1 }, 1), strategy: singleScale, frames: 4, gt: 2 },
-  mscnn: { build: () => buildMscnn({ numFeats: 8, numResblocks: 1 }, 1), strategy: multiScale({ numScales: 3 }), frames: 1, gt: 1 },
-  srn: { build: () => buildSrn({ innerChannels: 8 }, 1), strategy: multiScale({ numScales: 3 }), frames: 1, gt: 1 },
-  mimoUnet: { build: () => buildMimoUnet({ numRes: 1 }, 1), strategy: mimo({ fftWeight: 0.1 }), frames: 1, gt: 1 },
-  restormer: { build: () => buildRestormer({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, 1), strategy: singleScale, frames: 1, gt: 1 },
+  dblrnet: { build: () => dblrnet.create({ innerChannels: 8 }, 1), strategy: singleScale, frames: 5, gt: 1 },
+  strcnn: { build: () => strcnn.create({ innerChannels: 8, encoderBlocks: 1, decoderBlocks: 1 }, 1), strategy: singleScale, frames: 6, gt: 2 },
+  ifirnn: { build: () => ifirnn.create({ innerChannels: 4, intraIters: 1 }, 1), strategy: singleScale, frames: 3, gt: 'all' },
+  estrnn: { build: () => estrnn.create({ nFeatures: 4, nBlocks: 1, pastFrames: 1, futureFrames: 1 }, 1), strategy: singleScale, frames: 4, gt: 2 },
+  mscnn: { build: () => mscnn.create({ numFeats: 8, numResblocks: 1 }, 1), strategy: multiScale({ numScales: 3 }), frames: 1, gt: 1 },
+  srn: { build: () => srn.create({ innerChannels: 8 }, 1), strategy: multiScale({ numScales: 3 }), frames: 1, gt: 1 },
+  mimoUnet: { build: () => mimoUnet.create({ numRes: 1 }, 1), strategy: mimo({ fftWeight: 0.1 }), frames: 1, gt: 1 },
+  restormer: { build: () => restormer.create({ dim: 8, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 2, 2] }, 1), strategy: singleScale, frames: 1, gt: 1 },
   nafnet: { build: () => nafnet.create({ imgChannels: 3, width: 8, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 1), strategy: singleScale, frames: 1, gt: 1 },
-  edvr: { build: () => buildEdvr({ numInCh: 3, numOutCh: 3, numFeat: 8, numFrame: 3, deformableGroups: 2, numExtractBlock: 1, numReconstructBlock: 1, centerFrameIdx: 1, hrIn: true, withPredeblur: true, withTsa: true }, 1), strategy: singleScale, frames: 3, gt: 1 },
-  stfan: { build: () => buildStfan({}, 1), strategy: stfanRecurrent, frames: 3, gt: 'all', lr: 1e-4 },
-  pvdnet: { build: () => buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: false }, 1), strategy: pvdnetRecurrent, frames: 4, gt: 'all', size: 64, iterations: 10 },
-  cdvdTsp: { build: () => buildCdvdTsp({ inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 1, nFeat: 4, isMaskFilter: true }, 1), strategy: singleScale, frames: 5, gt: 1, size: 64, iterations: 10 },
+  edvr: { build: () => edvr.create({ numFeat: 8, numFrame: 3, deformableGroups: 2, numExtractBlock: 1, numReconstructBlock: 1, centerFrameIdx: 1, hrIn: true, withPredeblur: true, withTsa: true }, 1), strategy: singleScale, frames: 3, gt: 1 },
+  stfan: { build: () => stfan.create({}, 1), strategy: stfanRecurrent, frames: 3, gt: 'all', lr: 1e-4 },
+  pvdnet: { build: () => withoutFlowWarning(() => pvdnet.create({}, 1)), strategy: pvdnetRecurrent, frames: 4, gt: 'all', size: 64, iterations: 10 },
+  cdvdTsp: { build: () => withoutFlowWarning(() => cdvdTsp.create({ nResblock: 1, nFeat: 4, isMaskFilter: true }, 1)), strategy: singleScale, frames: 5, gt: 1, size: 64, iterations: 10 },
 };
 
 for (const [name, c] of Object.entries(cases)) {

@@ -6,18 +6,19 @@ import type { Scalar, Tensor, Variable } from '../runtime/index.ts';
 import type { Params } from '../nn/params.ts';
 import { dbn } from '../models/dbn.ts';
 import { nafnet } from '../models/nafnet.ts';
-import { buildDblrnet } from '../models/dblrnet.ts';
-import { buildStrcnn } from '../models/strcnn.ts';
-import { buildIfirnn } from '../models/ifirnn.ts';
-import { buildEstrnn } from '../models/estrnn.ts';
-import { buildSrn } from '../models/srn.ts';
-import { buildMscnn } from '../models/mscnn.ts';
-import { buildMimoUnet } from '../models/mimounet.ts';
-import { buildRestormer } from '../models/restormer.ts';
-import { buildEdvr } from '../models/edvr.ts';
-import { buildCdvdTsp } from '../models/cdvd-tsp.ts';
-import { buildStfan } from '../models/stfan.ts';
-import { buildPvdnet, PVDNET_DEFAULTS } from '../models/pvdnet.ts';
+import { dblrnet } from '../models/dblrnet.ts';
+import { strcnn } from '../models/strcnn.ts';
+import { ifirnn } from '../models/ifirnn.ts';
+import { estrnn } from '../models/estrnn.ts';
+import { srn } from '../models/srn.ts';
+import { mscnn } from '../models/mscnn.ts';
+import { mimoUnet } from '../models/mimounet.ts';
+import { restormer } from '../models/restormer.ts';
+import { edvr } from '../models/edvr.ts';
+import { cdvdTsp } from '../models/cdvd-tsp.ts';
+import { stfan, type StfanModel } from '../models/stfan.ts';
+import { pvdnet } from '../models/pvdnet.ts';
+import { buildModel } from '../models/define.ts';
 import { countParams, type Model, type ModelOutput } from '../models/model.ts';
 import { charbonnier } from '../losses/index.ts';
 import { time, peakRssMb } from './timing.ts';
@@ -50,22 +51,22 @@ export const modelBenchCases: readonly ModelBenchCase[] = [
     build: () => nafnet.create({ imgChannels: 3, width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] }, 0),
     input: [[1, 128, 128, 3]],
   },
-  { name: 'dblrnet', build: () => buildDblrnet({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0), input: [[1, 5, 128, 128, 3]] },
-  { name: 'strcnn', build: () => buildStrcnn({ numFramesEncoded: 5, inChannels: 3, innerChannels: 32, encoderBlocks: 4, decoderBlocks: 4, isDtb: true }, 0), input: [[1, 12, 128, 128, 3]] },
-  { name: 'ifirnn', build: () => buildIfirnn({ inChannels: 3, innerChannels: 16, dualCell: true, intraIters: 3 }, 0), input: [[1, 12, 128, 128, 3]] },
-  { name: 'estrnn', build: () => buildEstrnn({}, 0), input: [[1, 8, 128, 128, 3]] },
-  { name: 'srn', build: () => buildSrn({ inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true }, 0), input: pyramid128 },
-  { name: 'mscnn', build: () => buildMscnn({}, 0), input: pyramid128 },
-  { name: 'mimounet', build: () => buildMimoUnet({ numRes: 8 }, 0), input: [[1, 128, 128, 3]] },
-  { name: 'restormer', build: () => buildRestormer({}, 0), input: [[1, 128, 128, 3]] },
-  { name: 'edvr', build: () => buildEdvr({ numInCh: 3, numOutCh: 3, numFeat: 64, numFrame: 5, deformableGroups: 8, numExtractBlock: 5, numReconstructBlock: 10, centerFrameIdx: 2, hrIn: true, withPredeblur: true, withTsa: true }, 0), input: [[1, 5, 128, 128, 3]] },
-  { name: 'cdvd-tsp', build: () => buildCdvdTsp({ inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 3, nFeat: 32, isMaskFilter: true }, 0), input: [[1, 5, 128, 128, 3]] },
+  { name: 'dblrnet', build: () => dblrnet.create({}, 0), input: [[1, 5, 128, 128, 3]] },
+  { name: 'strcnn', build: () => strcnn.create({}, 0), input: [[1, 12, 128, 128, 3]] },
+  { name: 'ifirnn', build: () => ifirnn.create({}, 0), input: [[1, 12, 128, 128, 3]] },
+  { name: 'estrnn', build: () => estrnn.create({}, 0), input: [[1, 8, 128, 128, 3]] },
+  { name: 'srn', build: () => srn.create({ inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true }, 0), input: pyramid128 },
+  { name: 'mscnn', build: () => mscnn.create({}, 0), input: pyramid128 },
+  { name: 'mimounet', build: () => mimoUnet.create({ numRes: 8 }, 0), input: [[1, 128, 128, 3]] },
+  { name: 'restormer', build: () => restormer.create({}, 0), input: [[1, 128, 128, 3]] },
+  { name: 'edvr', build: () => buildModel(edvr.preset('deblur'), 0), input: [[1, 5, 128, 128, 3]] },
+  { name: 'cdvd-tsp', build: () => buildModel(cdvdTsp.preset('deblur'), 0), input: [[1, 5, 128, 128, 3]] },
   // One recurrent step (the per-frame training strategy): current and previous blurry frames,
   // previous output, previous fused features; the loss sees the restored frame.
   {
     name: 'stfan-cell',
     build: () => {
-      const model = buildStfan({}, 0);
+      const model = stfan.create({}, 0) as StfanModel;
       // The new features feed the decoder (the backward pass reads them); the caller's tidy frees them.
       const run = (p: Params, [blur, lastBlur, lastOutput, lastFeature]: readonly Tensor[]): Tensor =>
         model.cell(p, { blur: blur!, lastBlur: lastBlur!, lastOutput: lastOutput!, lastFeature: lastFeature! }).output;
@@ -74,11 +75,11 @@ export const modelBenchCases: readonly ModelBenchCase[] = [
     input: [[1, 128, 128, 3], [1, 128, 128, 3], [1, 128, 128, 3], [1, 32, 32, 256]],
   },
   // The whole clip, backpropagated through every step (the original STFAN module).
-  { name: 'stfan-20', build: () => buildStfan({}, 0), input: [[1, 20, 128, 128, 3]] },
+  { name: 'stfan-20', build: () => stfan.create({}, 0), input: [[1, 20, 128, 128, 3]] },
   // One step: [previous, current, next] blurry frames and the previous output, in [-1, 1]; BIMNet frozen.
   {
     name: 'pvdnet-large',
-    build: () => buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: true, fixBimnet: true }, 0),
+    build: () => buildModel(pvdnet.preset('deblur'), 0),
     input: [[1, 3, 128, 128, 3], [1, 128, 128, 3]],
     range: [-1, 1],
   },

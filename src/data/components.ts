@@ -1,4 +1,4 @@
-// Built-in dataset and augmentation components. A dataset builder is told which split it serves
+// Built-in dataset components. A dataset builder is told which split it serves
 // and, for training, the experiment's augmentations; it may return a promise (readers index
 // their files first).
 import * as t from 'io-ts';
@@ -112,30 +112,6 @@ export const folder = defineComponent({
   },
   describe: 'a folder of frames, or of videos (folders of frames), for inference: no ground truth',
 });
-
-// Augmentations, applied to training samples in the order the experiment lists them.
-export const crop = defineComponent({
-  kind: 'augmentation',
-  type: 'crop',
-  codec: strict({ size: pairOf(PositiveInt, 'pair of positive integers [h, w]') }),
-  defaults: { size: [256, 256] },
-  build: (s) => s,
-  describe: 'random crop to size [h, w] (the same window on every frame)',
-});
-
-const flipLike = (type: 'hflip' | 'vflip' | 'reverse' | 'transpose' | 'rot90', describe: string) =>
-  defineComponent({ kind: 'augmentation', type, codec: strict({ p: Probability }), defaults: { p: 0.5 }, build: (s) => s, describe });
-
-export const hflip = flipLike('hflip', 'horizontal flip with probability p');
-export const vflip = flipLike('vflip', 'vertical flip with probability p');
-export const reverse = flipLike('reverse', 'temporal reverse of the clip with probability p');
-export const transpose = flipLike('transpose', "swap H and W with probability p (the original's RandomRotation90)");
-export const rot90 = flipLike('rot90', 'a true 90° rotation with probability p');
-
-/** The original configs' augmentation: crop 256², h-flip, v-flip, its "rotation" (transpose), p 0.5. */
-export function originalAugment(size: readonly [number, number] = [256, 256]): ComponentSpec[] {
-  return [crop({ size: [size[0], size[1]] }), hflip(), vflip(), transpose()];
-}
 
 /**
  * Builds a dataset from its spec: the entry point worker threads of the parallel loader call,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
-import { defaultWorkDir, type Experiment } from '../config/experiment.ts';
+import { workDirOf, type Experiment } from '../config/experiment.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { latestCheckpoint, readCheckpointState } from './checkpoint.ts';
 import type { TrainContext } from './context.ts';
@@ -93,7 +93,7 @@ function follow(signal: AbortSignal | undefined, stop: AbortController): () => v
 }
 
 export async function fit(experiment: Experiment, opts: FitOptions = {}): Promise<FitSummary> {
-  const workDir = opts.workDir ?? experiment.workDir ?? defaultWorkDir(experiment.name);
+  const workDir = opts.workDir ?? workDirOf(experiment);
   const resumeFrom = resumePoint(experiment, workDir, opts);
   await using setup = await interpret(experiment, { workDir });
   fs.mkdirSync(workDir, { recursive: true });

@@ -1,7 +1,8 @@
 // The interpreter: turns a decoded experiment value into the live objects of a run.
-import { defaultWorkDir, runUnit, type Experiment } from '../config/experiment.ts';
+import { workDirOf, type Experiment } from '../config/experiment.ts';
 import { buildComponent, type ComponentSpec } from '../config/index.ts';
 import { baseLr, stepUnit } from '../components.ts';
+import { runLengthIn } from '../optim/schedule-components.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { isBuiltinDataset, type DatasetContext } from '../data/components.ts';
 import { datasetSource, openParallelLoader, type ParallelLoader } from '../data/parallel-loader.ts';
@@ -31,17 +32,6 @@ function termNames(specs: readonly ComponentSpec[]): string[] {
     seen.set(s.type, n);
     return n === 1 ? s.type : `${s.type}_${n}`;
   });
-}
-
-/**
- * The run's length in the schedule's unit: the same number when the units agree, otherwise
- * converted with the number of iterations per epoch (an epoch-stepped schedule over an
- * iteration-based run counts the epochs the run touches).
- */
-export function runLengthIn(unit: 'epoch' | 'iteration', exp: Experiment, itersPerEpoch: number): number {
-  const length = exp.run.epochs ?? exp.run.iterations!;
-  if (runUnit(exp) === unit) return length;
-  return unit === 'iteration' ? length * itersPerEpoch : Math.ceil(length / itersPerEpoch);
 }
 
 export async function interpret(exp: Experiment, opts: InterpretOptions = {}): Promise<TrainSetup> {
@@ -75,14 +65,14 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
     if (train) {
       const itersPerEpoch = batchesPerEpoch(train, { batchSize: exp.data.batchSize, dropLast: true });
       if (itersPerEpoch === 0) throw new Error(`training dataset '${train.name}' has ${train.length} samples, fewer than one batch of ${exp.data.batchSize}`);
-      lr = buildComponent('schedule', exp.schedule, { baseLr: baseLr(exp.optimizer), runLength: runLengthIn(lrUnit, exp, itersPerEpoch) });
+      lr = buildComponent('schedule', exp.schedule, { baseLr: baseLr(exp.optimizer), runLength: runLengthIn(lrUnit, exp.run, itersPerEpoch) });
     }
     const workers = loader;
     return trainSetup({
       experiment: exp,
       name: exp.name,
       seed: exp.seed,
-      workDir: opts.workDir ?? exp.workDir ?? defaultWorkDir(exp.name),
+      workDir: opts.workDir ?? workDirOf(exp),
       model,
       strategy,
       loss,

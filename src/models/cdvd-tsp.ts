@@ -1,5 +1,5 @@
-// CDVD-TSP, "Cascaded Deep Video Deblurring Using Temporal Sharpness Prior" (Pan et al. 2020),
-// SPEC §2.8. Five frames x0..x4 → the restored centre frame, in two stages sharing one flow
+// CDVD-TSP, "Cascaded Deep Video Deblurring Using Temporal Sharpness Prior" (Pan et al. 2020).
+// Five frames x0..x4 → the restored centre frame, in two stages sharing one flow
 // network (PWC-Net, `flow_net.moduleNetwork.*`) and one reconstruction network (`recons_net.*`):
 //   stage 1: for each of x1, x2, x3, warp both neighbours onto it, and restore it from
 //            [warped prev, frame, warped next, temporal sharpness prior];
@@ -13,11 +13,14 @@
 // flow masks are kept with one channel (the original's channels are identical copies). Input
 // is checked up front. As in the original, the flow network is trainable (no requires_grad
 // change); its published weights load under `flow_net.moduleNetwork.` with their own names
-// (`CDVD_FLOW_WEIGHTS` describes the file forms the spec option `flowWeights` accepts).
+// (`CDVD_FLOW_WEIGHTS` describes the file forms the option `flowWeights` accepts).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import type { Problem } from '../config/codecs.ts';
+import { Bool, NonEmptyString, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { conv2d } from '../nn/conv.ts';
 import { relu } from '../nn/activations.ts';
@@ -27,22 +30,27 @@ import { estimateFlow, pwcNetwork } from './pwcnet.ts';
 import type { PwcNetwork } from './pwcnet.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
-import { flowNetStateDict as pwcStateDict, type FlowNetWeights } from './flow-weights.ts';
+import { flowNetStateDict as pwcStateDict, withFlowWeights, type FlowNetWeights } from './flow-weights.ts';
 
-export interface CdvdTspOptions {
-  /** `in_channels`: must be 3 (PWC-Net reads RGB frames). */
-  readonly inChannels: number;
-  /** `n_sequence`: must be 5. */
-  readonly nSequence: number;
-  /** `out_channels`: must equal inChannels (stage 2 feeds the stage-1 outputs back in). */
-  readonly outChannels: number;
-  /** `n_resblock`: residual blocks per stage of the reconstruction network. */
-  readonly nResblock: number;
-  /** `n_feat`: base width of the reconstruction network. */
-  readonly nFeat: number;
-  /** `is_mask_filter`: 5×5 mean filter on the frames before the sharpness prior. */
-  readonly isMaskFilter: boolean;
-}
+const options = strict(
+  {
+    // Must be 3 (PWC-Net reads RGB frames).
+    inChannels: PositiveInt,
+    // Must be 5 (the two-stage cascade).
+    nSequence: PositiveInt,
+    // Must equal inChannels (stage 2 feeds the stage-1 outputs back in).
+    outChannels: PositiveInt,
+    // Residual blocks per stage of the reconstruction network.
+    nResblock: PositiveInt,
+    // Base width of the reconstruction network.
+    nFeat: PositiveInt,
+    // 5×5 mean filter on the frames before the sharpness prior.
+    isMaskFilter: Bool,
+  },
+  // A safetensors file with pretrained PWC-Net weights (PyTorch layout), loaded at build.
+  { flowWeights: NonEmptyString },
+);
+export type CdvdTspOptions = t.TypeOf<typeof options>;
 
 /** Prefix of the PWC-Net parameters: a published PWC-Net state dict loads with this prepended. */
 export const CDVD_FLOW_PREFIX = 'flow_net.moduleNetwork.';
@@ -126,20 +134,15 @@ export function sharpnessPrior(prev: Tensor, mid: Tensor, next: Tensor, maskPrev
   );
 }
 
-function checkOptions(o: CdvdTspOptions): void {
-  for (const key of ['inChannels', 'nSequence', 'outChannels', 'nResblock', 'nFeat'] as const) {
-    const v = o[key];
-    if (!Number.isInteger(v) || v < 1) throw new Error(`CDVD-TSP: ${key} must be a positive integer, got ${v}`);
-  }
-  if (o.nSequence !== 5) throw new Error(`CDVD-TSP: only nSequence = 5 is supported (as in the original), got ${o.nSequence}`);
-  if (o.inChannels !== 3) throw new Error(`CDVD-TSP: inChannels must be 3 (the PWC-Net flow network reads RGB frames), got ${o.inChannels}`);
-  if (o.outChannels !== o.inChannels) throw new Error(`CDVD-TSP: outChannels (${o.outChannels}) must equal inChannels (${o.inChannels}): stage 2 warps and re-reads the stage-1 outputs`);
-  if (typeof o.isMaskFilter !== 'boolean') throw new Error(`CDVD-TSP: isMaskFilter must be true or false`);
+function check(o: CdvdTspOptions): Problem[] {
+  const problems: Problem[] = [];
+  if (o.nSequence !== 5) problems.push({ path: 'nSequence', message: `expected 5 (the two-stage cascade needs 5 frames, as in the original), got ${o.nSequence}` });
+  if (o.inChannels !== 3) problems.push({ path: 'inChannels', message: `expected 3 (the PWC-Net flow network reads RGB frames), got ${o.inChannels}` });
+  else if (o.outChannels !== o.inChannels) problems.push({ path: 'outChannels', message: `expected ${o.inChannels} like inChannels (stage 2 warps and re-reads the stage-1 outputs), got ${o.outChannels}` });
+  return problems;
 }
 
-export function buildCdvdTsp(opts: CdvdTspOptions, seed: number): Model {
-  checkOptions(opts);
-  const store = new ParamStore(seed);
+function buildCdvdTsp(opts: CdvdTspOptions, store: ParamStore): Model {
   const root = store.root();
   const flowNet: PwcNetwork = pwcNetwork(root.child('flow_net').child('moduleNetwork'));
   const ch = opts.inChannels;
@@ -184,5 +187,21 @@ export function buildCdvdTsp(opts: CdvdTspOptions, seed: number): Model {
     if (out.shape[0] !== bs) throw new Error('CDVD-TSP: internal batch mismatch');
     return out;
   };
-  return makeModel('CDVD_TSP', store, (p, input) => apply(p, input));
+  const model = makeModel('CDVD_TSP', store, (p, input) => apply(p, input));
+  // A shape-only build (parameter counts) reads no file and has nothing to warn about.
+  return store.allocates ? withFlowWeights(model, opts.flowWeights, CDVD_FLOW_WEIGHTS, CDVD_NO_FLOW_WEIGHTS) : model;
 }
+
+export const cdvdTsp = defineModel({
+  type: 'cdvdTsp',
+  codec: options,
+  // The original's n_sequence default is 3, which its own assertion rejects: 5 here.
+  defaults: { inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 3, nFeat: 32, isMaskFilter: false },
+  check,
+  // The original's loading arguments name files; weights come from the checkpoint here.
+  original: { className: 'CDVD_TSP', extra: ['flowWeights'], ignored: ['load_flow_net', 'load_recons_net', 'flow_pretrain_fn', 'recons_pretrain_fn'] },
+  // The deblurring configurations (cdvdtsp_dvd, _gopro, _reds) mean-filter the frames for the prior.
+  presets: { deblur: { isMaskFilter: true } },
+  build: buildCdvdTsp,
+  describe: 'CDVD-TSP (Pan et al. 2020): PWC-Net flow, temporal sharpness prior, two-stage cascade; 5 frames to the centre',
+});

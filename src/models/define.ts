@@ -24,6 +24,11 @@ export interface OriginalClass<P> {
   readonly extra?: ReadonlyArray<keyof P>;
   /** Values that reproduce the original's computation where ours differs (no argument there). */
   readonly fixed?: Partial<P>;
+  /**
+   * Constructor arguments that do not shape the network built here (the original ignores them,
+   * or they name files to load weights from): accepted and dropped.
+   */
+  readonly ignored?: readonly string[];
 }
 
 export interface ModelDefinition<T extends string, R extends t.Props, O extends t.Props, DK extends keyof StrictTypeOf<R, O>, PN extends string> {
@@ -60,6 +65,7 @@ interface OriginalEntry {
   readonly className: string;
   /** Original argument name → our option name. */
   readonly argToOption: ReadonlyMap<string, string>;
+  readonly ignored: ReadonlySet<string>;
   readonly fixed: Readonly<Record<string, unknown>>;
   readonly combinator: (partial: object) => ComponentSpec;
 }
@@ -112,13 +118,15 @@ function registerOriginal(type: string, codec: StrictType<t.Props, t.Props>, ori
   const extra = new Set<string>((original.extra ?? []).map(String));
   const fixed = original.fixed ?? {};
   const argToOption = new Map<string, string>();
+  const ignored = new Set(original.ignored ?? []);
   for (const option of [...Object.keys(codec.required), ...Object.keys(codec.optional)]) {
     if (extra.has(option) || option in fixed) continue;
-    argToOption.set(original.names?.[option] ?? snakeCase(option), option);
+    const arg = original.names?.[option] ?? snakeCase(option);
+    if (!ignored.has(arg)) argToOption.set(arg, option);
   }
   for (const className of typeof original.className === 'string' ? [original.className] : original.className) {
     if (originals.has(className)) throw new Error(`defineModel(${type}): original class ${className} is already mapped to ${originals.get(className)!.type}`);
-    originals.set(className, { type, className, argToOption, fixed, combinator });
+    originals.set(className, { type, className, argToOption, ignored, fixed, combinator });
   }
 }
 
@@ -137,9 +145,10 @@ export function fromOriginal(className: string, kwargs: Readonly<Record<string, 
   if (entry === undefined) throw new Error(`unknown model class ${showValue(className)}${didYouMean(className, originals.keys())} (known: ${originalClassNames().join(', ')})`);
   const options: Record<string, unknown> = { ...entry.fixed };
   for (const [arg, value] of Object.entries(kwargs)) {
+    if (entry.ignored.has(arg)) continue;
     const option = entry.argToOption.get(arg);
     if (option === undefined) {
-      const known = [...entry.argToOption.keys()];
+      const known = [...entry.argToOption.keys(), ...entry.ignored];
       throw new Error(`${className}: unknown constructor argument ${showValue(arg)}${didYouMean(arg, known)} (known: ${known.join(', ') || 'none'})`);
     }
     options[option] = value;

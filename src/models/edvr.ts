@@ -1,4 +1,4 @@
-// EDVR (Wang et al. 2019), BasicSR version, SPEC §2.6: per-frame feature pyramids (optionally
+// EDVR (Wang et al. 2019), BasicSR version: per-frame feature pyramids (optionally
 // from a pre-deblurring module), Pyramid-Cascading-Deformable alignment of every frame to the
 // centre frame with modulated deformable convolutions, Temporal-Spatial-Attention fusion, a
 // residual reconstruction trunk with two ×2 pixel-shuffle upsamplings, and the centre frame
@@ -8,17 +8,21 @@
 // - All frames are aligned in one batched pass (the original loops over frames); each frame's
 //   computation is unchanged.
 // - Inputs are checked up front (rank, frame count, channels, H and W divisible by 16 with
-//   hrIn, else by 4). Construction rejects hrIn without the pre-deblurring module (the
+//   hrIn, else by 4). The spec check rejects hrIn without the pre-deblurring module (the
 //   original builds it and then fails on mismatched sizes) and numOutCh ≠ numInCh (the output
 //   is added to the centre frame).
 // - The pre-deblurring module's first convolution takes numInCh channels (the original
 //   hard-codes 3, so other values crash there).
 // - No warning is logged when the mean |offset| exceeds 50 (the original's warning call
-//   crashes, SPEC §7.4 #30); reading the value back would cost a sync per alignment.
+//   crashes); reading the value back would cost a sync per alignment.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore, getParam } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import { getParam } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import type { Problem } from '../config/codecs.ts';
+import { Bool, NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer } from '../nn/layers.ts';
 import { conv2d } from '../nn/conv.ts';
 import { leakyRelu, relu, sigmoid } from '../nn/activations.ts';
@@ -30,35 +34,22 @@ import { deformConv2d } from '../nn/ops/deform-conv.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-export interface EdvrOptions {
-  readonly numInCh: number;
-  readonly numOutCh: number;
-  readonly numFeat: number;
-  readonly numFrame: number;
-  readonly deformableGroups: number;
-  readonly numExtractBlock: number;
-  readonly numReconstructBlock: number;
-  readonly centerFrameIdx: number;
-  /** Input frames are high-resolution: features are extracted at 1/4 size and the output keeps the input size. */
-  readonly hrIn: boolean;
-  readonly withPredeblur: boolean;
-  readonly withTsa: boolean;
-}
-
-/** The original constructor's defaults. */
-export const edvrDefaults: EdvrOptions = {
-  numInCh: 3,
-  numOutCh: 3,
-  numFeat: 64,
-  numFrame: 5,
-  deformableGroups: 8,
-  numExtractBlock: 5,
-  numReconstructBlock: 10,
-  centerFrameIdx: 2,
-  hrIn: false,
-  withPredeblur: false,
-  withTsa: true,
-};
+const options = strict({
+  numInCh: PositiveInt,
+  numOutCh: PositiveInt,
+  numFeat: PositiveInt,
+  numFrame: PositiveInt,
+  deformableGroups: PositiveInt,
+  numExtractBlock: NonNegInt,
+  numReconstructBlock: NonNegInt,
+  centerFrameIdx: NonNegInt,
+  // Input frames are high-resolution: features are extracted at 1/4 size and the output keeps
+  // the input size (otherwise the output is 4× the input, as for super-resolution).
+  hrIn: Bool,
+  withPredeblur: Bool,
+  withTsa: Bool,
+});
+export type EdvrOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
@@ -237,30 +228,17 @@ function concatFusion(s: Scope, c: number, t: number): (p: Params, aligned: Tens
   };
 }
 
-function checkOptions(o: EdvrOptions): void {
-  const ints: Array<[string, number, number]> = [
-    ['numInCh', o.numInCh, 1],
-    ['numOutCh', o.numOutCh, 1],
-    ['numFeat', o.numFeat, 1],
-    ['numFrame', o.numFrame, 1],
-    ['deformableGroups', o.deformableGroups, 1],
-    ['numExtractBlock', o.numExtractBlock, 0],
-    ['numReconstructBlock', o.numReconstructBlock, 0],
-    ['centerFrameIdx', o.centerFrameIdx, 0],
-  ];
-  for (const [k, v, min] of ints) {
-    if (!Number.isInteger(v) || v < min) throw new Error(`EDVR: ${k} must be an integer ≥ ${min}, got ${v}`);
-  }
-  if (o.centerFrameIdx >= o.numFrame) throw new Error(`EDVR: centerFrameIdx ${o.centerFrameIdx} is not a frame index (numFrame ${o.numFrame})`);
-  if (o.numFeat % o.deformableGroups !== 0) throw new Error(`EDVR: numFeat ${o.numFeat} is not divisible by deformableGroups ${o.deformableGroups}`);
-  if (o.numOutCh !== o.numInCh) throw new Error(`EDVR: numOutCh (${o.numOutCh}) must equal numInCh (${o.numInCh}): the output is added to the centre frame`);
-  if (o.hrIn && !o.withPredeblur) throw new Error('EDVR: hrIn requires withPredeblur (only the pre-deblurring module reduces the feature size by 4)');
+function check(o: EdvrOptions): Problem[] {
+  const problems: Problem[] = [];
+  if (o.centerFrameIdx >= o.numFrame) problems.push({ path: 'centerFrameIdx', message: `expected a frame index below numFrame (${o.numFrame}), got ${o.centerFrameIdx}` });
+  if (o.numFeat % o.deformableGroups !== 0) problems.push({ path: 'deformableGroups', message: `expected a divisor of numFeat (${o.numFeat}), got ${o.deformableGroups}` });
+  if (o.numOutCh !== o.numInCh) problems.push({ path: 'numOutCh', message: `expected ${o.numInCh} like numInCh (the output is added to the centre frame), got ${o.numOutCh}` });
+  if (o.hrIn && !o.withPredeblur) problems.push({ path: 'withPredeblur', message: 'expected true with hrIn (only the pre-deblurring module reduces the feature size by 4), got false' });
+  return problems;
 }
 
-export function buildEdvr(opts: EdvrOptions, seed: number): Model {
-  checkOptions(opts);
+function buildEdvr(opts: EdvrOptions, store: ParamStore): Model {
   const { numInCh: cin, numOutCh: cout, numFeat: c, numFrame: t, centerFrameIdx: centre, hrIn } = opts;
-  const store = new ParamStore(seed);
   const s = store.root();
   const first = opts.withPredeblur ? predeblurFeatures(s, cin, c, hrIn) : plainFeatures(s, cin, c);
   const extract = residualBlocks(s.child('feature_extraction'), opts.numExtractBlock, c);
@@ -308,3 +286,27 @@ export function buildEdvr(opts: EdvrOptions, seed: number): Model {
   };
   return makeModel('EDVR', store, apply);
 }
+
+export const edvr = defineModel({
+  type: 'edvr',
+  codec: options,
+  defaults: {
+    numInCh: 3,
+    numOutCh: 3,
+    numFeat: 64,
+    numFrame: 5,
+    deformableGroups: 8,
+    numExtractBlock: 5,
+    numReconstructBlock: 10,
+    centerFrameIdx: 2,
+    hrIn: false,
+    withPredeblur: false,
+    withTsa: true,
+  },
+  check,
+  original: { className: 'EDVR' },
+  // The deblurring configurations (edvr_dvd, edvr_l_dvd): sharp frames at the input size.
+  presets: { deblur: { hrIn: true, withPredeblur: true, withTsa: true } },
+  build: buildEdvr,
+  describe: 'EDVR (Wang et al. 2019): PCD alignment with deformable convolutions, TSA fusion; preset deblur: hrIn with pre-deblurring (H, W multiples of 16)',
+});

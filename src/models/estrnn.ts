@@ -1,5 +1,5 @@
 // ESTRNN, "Efficient Spatio-Temporal Recurrent Neural Network for Video Deblurring"
-// (Zhong et al. 2020), SPEC §2.5. An RNN cell built from residual dense blocks turns each
+// (Zhong et al. 2020). An RNN cell built from residual dense blocks turns each
 // frame, with the hidden state, into quarter-resolution features `h_t` (5n channels) and a new
 // hidden state; global spatio-temporal attention (GSA) fuses the features of `past` frames,
 // the centre frame and `future` frames, and a reconstructor (two stride-2 transposed
@@ -7,15 +7,18 @@
 // `[B, N−past−future, H, W, 3]` (always 5-D, as the original concatenates the frames). No
 // residual to the input, no normalisation.
 //
-// Differences from the original: none in the computation (the −0.5 shift of SPEC §7.4, bug
-// 26, belongs to the training wrapper, not to this network). Shapes are checked up front: H
+// Differences from the original: none in the computation (the original's training wrapper
+// shifts the output by −0.5; that belongs to the wrapper, not to this network). Shapes are checked up front: H
 // and W divisible by 4 (the original's hidden state is int(H/4)×int(W/4) and a mismatch
 // crashes in a concatenation) and at least past+1+future frames (the original returns
 // nothing to stack otherwise).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore, getParam } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import { getParam } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import * as t from 'io-ts';
+import { NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
 import { conv2dLayer, convTranspose2dLayer, linearLayer } from '../nn/layers.ts';
 import { constant } from '../nn/init.ts';
 import { gelu } from '../nn/activations.ts';
@@ -27,18 +30,27 @@ import type { Model, ModelInput } from './model.ts';
 export const ESTRNN_ACTIVATIONS = ['relu', 'relu6', 'leakyrelu', 'prelu', 'rrelu', 'selu', 'celu', 'elu', 'gelu', 'tanh'] as const;
 export type EstrnnActivation = (typeof ESTRNN_ACTIVATIONS)[number];
 
-export interface EstrnnOptions {
-  /** n; default 16. */
-  readonly nFeatures?: number;
-  /** Residual dense blocks in the cell's trunk; default 15. */
-  readonly nBlocks?: number;
-  /** Frames after the restored one that it attends to; default 2. */
-  readonly futureFrames?: number;
-  /** Frames before the restored one that it attends to; default 2. */
-  readonly pastFrames?: number;
-  /** Default 'gelu'. */
-  readonly activation?: string;
-}
+const isActivation = (u: unknown): u is string => typeof u === 'string' && ESTRNN_ACTIVATIONS.some((a) => a === u.toLowerCase());
+// The original's factory lowercases the name, so any case is accepted ('GELU').
+const Activation = new t.Type<string, string, unknown>(
+  `one of ${ESTRNN_ACTIVATIONS.join(', ')} (any case)`,
+  isActivation,
+  (u, c) => (isActivation(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const options = strict({
+  // n, the cell's base width.
+  nFeatures: PositiveInt,
+  // Residual dense blocks in the cell's trunk.
+  nBlocks: PositiveInt,
+  // Frames after the restored one that it attends to.
+  futureFrames: NonNegInt,
+  // Frames before the restored one that it attends to.
+  pastFrames: NonNegInt,
+  activation: Activation,
+});
+export type EstrnnOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor, training: boolean) => Tensor;
 
@@ -169,26 +181,10 @@ function gsa(s: Scope, n: number, past: number, future: number, ctx: Ctx): (p: P
   };
 }
 
-function parseActivation(a: string): EstrnnActivation {
-  const name = a.toLowerCase();
-  const known = ESTRNN_ACTIVATIONS.find((k) => k === name);
-  if (known === undefined) throw new Error(`ESTRNN: unknown activation '${a}' (known: ${ESTRNN_ACTIVATIONS.join(', ')})`);
-  return known;
-}
-
-export function buildEstrnn(opts: EstrnnOptions, seed: number): Model {
-  const n = opts.nFeatures ?? 16;
-  const nBlocks = opts.nBlocks ?? 15;
-  const future = opts.futureFrames ?? 2;
-  const past = opts.pastFrames ?? 2;
-  for (const [k, v] of Object.entries({ nFeatures: n, nBlocks })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`ESTRNN: ${k} must be a positive integer, got ${v}`);
-  }
-  for (const [k, v] of Object.entries({ futureFrames: future, pastFrames: past })) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`ESTRNN: ${k} must be a non-negative integer, got ${v}`);
-  }
-  const ctx: Ctx = { act: parseActivation(opts.activation ?? 'gelu'), rng: Rng.derive(seed, 'estrnn.rrelu') };
-  const store = new ParamStore(seed);
+function buildEstrnn(opts: EstrnnOptions, store: ParamStore): Model {
+  const { nFeatures: n, nBlocks, futureFrames: future, pastFrames: past } = opts;
+  const act = opts.activation.toLowerCase() as EstrnnActivation;
+  const ctx: Ctx = { act, rng: Rng.derive(store.seed, 'estrnn.rrelu') };
   const root = store.root();
   const cell = rdbCell(root.child('cell'), n, nBlocks, ctx);
   const frames = past + 1 + future;
@@ -220,3 +216,12 @@ export function buildEstrnn(opts: EstrnnOptions, seed: number): Model {
   };
   return makeModel('ESTRNN', store, apply);
 }
+
+export const estrnn = defineModel({
+  type: 'estrnn',
+  codec: options,
+  defaults: { nFeatures: 16, nBlocks: 15, futureFrames: 2, pastFrames: 2, activation: 'gelu' },
+  original: { className: 'ESTRNN' },
+  build: buildEstrnn,
+  describe: 'ESTRNN (Zhong et al. 2020): RDB cells with global spatio-temporal attention; N frames to N−past−future',
+});

@@ -104,7 +104,8 @@ export const mscnn = defineModel({
   defaults: { inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 },
   // Padding k//2 keeps the size only for odd kernels.
   check: (p) => (p.kernelSize % 2 === 1 ? [] : [{ path: 'kernelSize', message: `expected an odd number, got ${p.kernelSize}` }]),
-  original: { className: 'MSResNet' },
+  // The original always uses 3 channels in and out, whatever its arguments say.
+  original: { className: 'MSResNet', ignored: ['in_channels', 'out_channels'] },
   build: buildMscnn,
   describe: 'MSCNN / DeepDeblur MSResNet (Nah et al. 2017): coarse-to-fine pyramid; use strategy multiScale',
 });

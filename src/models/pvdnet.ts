@@ -1,5 +1,5 @@
 // PVDNet, "Recurrent Video Deblurring with Blur-Invariant Motion Estimation and Pixel Volumes"
-// (Son et al. 2021), SPEC §2.9. Input: a clip [B, 3, H, W, 3] = [previous, current, next]
+// (Son et al. 2021). Input: a clip [B, 3, H, W, 3] = [previous, current, next]
 // blurry frames and the previous deblurred output [B, H, W, 3], all in [−1, 1]; output: the
 // current frame deblurred, [B, H, W, 3] in [−1, 1].
 //   1. BIMNet (LiteFlowNet, `BIMNet.*`) estimates the flow from the current frame to the
@@ -14,14 +14,16 @@
 // receives no gradient; it runs as one detached op (its parameters get zero gradients when
 // trainable). With `fixBimnet` its parameters are buffers (non-trainable), as the original
 // freezes them. Differences from the original: the flow reference frame is selectable (the
-// original passes the current frame where the previous one belongs, SPEC §7.4 #24:
-// `bimnetInput: 'current'` reproduces it), the pixel volume uses `pvKsize` (the original
-// always builds a 5×5 volume), and no BIMNet checkpoint is read here: the spec component loads
-// one given as `bimnetWeights` (`PVDNET_BIMNET_WEIGHTS` describes the accepted key forms).
+// original passes the current frame where the previous one belongs: `bimnetInput: 'current'`
+// reproduces it), the pixel volume uses `pvKsize` (the original always builds a 5×5 volume),
+// and the BIMNet checkpoint is a safetensors file given as `bimnetWeights`
+// (`PVDNET_BIMNET_WEIGHTS` describes the accepted key forms).
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { Bool, NonEmptyString, oneOf, PositiveInt, PositiveNumber, strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { relu } from '../nn/activations.ts';
 import { interpolate } from '../nn/interpolate.ts';
@@ -32,25 +34,26 @@ import { liteFlowNet } from './liteflownet.ts';
 import type { LiteFlowNet } from './liteflownet.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
-import { flowNetStateDict as liteFlowNetStateDict, type FlowNetWeights } from './flow-weights.ts';
+import { flowNetStateDict as liteFlowNetStateDict, withFlowWeights, type FlowNetWeights } from './flow-weights.ts';
 
-export interface PvdnetOptions {
-  /** `PV_ksize`: the pixel volume's window (odd); the backbone reads pvKsize² channels. */
-  readonly pvKsize: number;
-  /** `large_model`: 24 residual units at 192 channels instead of 12 at 128. */
-  readonly largeModel: boolean;
-  /** `fix_BIMNet`: the flow network's parameters are frozen (buffers, not trainable). */
-  readonly fixBimnet: boolean;
-  /** `wi`: gain of the Xavier-uniform initialisation of every conv (biases 0). */
-  readonly wi: number;
-  /**
-   * The frame BIMNet estimates the flow to: `'previous'` (the method as published) or
-   * `'current'` (the original SimDeblur code, SPEC §7.4 #24; needed to reproduce its outputs).
-   */
-  readonly bimnetInput: 'previous' | 'current';
-}
-
-export const PVDNET_DEFAULTS: PvdnetOptions = { pvKsize: 5, largeModel: false, fixBimnet: true, wi: 1, bimnetInput: 'previous' };
+const options = strict(
+  {
+    // The pixel volume's window (odd); the backbone reads pvKsize² channels.
+    pvKsize: PositiveInt,
+    // 24 residual units at 192 channels instead of 12 at 128.
+    largeModel: Bool,
+    // The flow network's parameters are frozen (buffers, not trainable).
+    fixBimnet: Bool,
+    // Gain of the Xavier-uniform initialisation of every conv (biases 0).
+    wi: PositiveNumber,
+    // The frame BIMNet estimates the flow to: 'previous' (the method as published) or 'current'
+    // (what the original code passes; needed to reproduce its outputs).
+    bimnetInput: oneOf('previous', 'current'),
+  },
+  // A safetensors file with pretrained BIMNet (LiteFlowNet) weights (PyTorch layout), loaded at build.
+  { bimnetWeights: NonEmptyString },
+);
+export type PvdnetOptions = t.TypeOf<typeof options>;
 
 /** Prefix of the flow network's parameters: a LiteFlowNet state dict loads with this prepended. */
 export const PVDNET_BIMNET_PREFIX = 'BIMNet.';
@@ -139,13 +142,6 @@ function xavierInit(store: ParamStore, gain: number): void {
   });
 }
 
-function checkOptions(o: PvdnetOptions): void {
-  if (!Number.isInteger(o.pvKsize) || o.pvKsize < 1 || o.pvKsize % 2 !== 1) throw new Error(`PVDNet: pvKsize must be an odd positive integer, got ${o.pvKsize}`);
-  for (const key of ['largeModel', 'fixBimnet'] as const) if (typeof o[key] !== 'boolean') throw new Error(`PVDNet: ${key} must be true or false`);
-  if (!(typeof o.wi === 'number' && Number.isFinite(o.wi) && o.wi > 0)) throw new Error(`PVDNet: wi must be a positive number, got ${o.wi}`);
-  if (o.bimnetInput !== 'previous' && o.bimnetInput !== 'current') throw new Error(`PVDNet: bimnetInput must be 'previous' or 'current', got ${JSON.stringify(o.bimnetInput)}`);
-}
-
 function checkInput(input: ModelInput): { clip: Tensor; prevOut: Tensor } {
   if (!Array.isArray(input) || input.length !== 2) throw new Error('PVDNet: expected [clip [B, 3, H, W, 3], previous output [B, H, W, 3]]');
   const [clip, prevOut] = input as [Tensor, Tensor];
@@ -185,13 +181,12 @@ function blurInvariantFlow(net: LiteFlowNet, p: Params, names: readonly string[]
   );
 }
 
-export function buildPvdnet(opts: PvdnetOptions, seed: number): Model {
-  checkOptions(opts);
-  const store = new ParamStore(seed);
+function buildPvdnet(opts: PvdnetOptions, store: ParamStore): Model {
   const root = store.root();
   const flowNet = liteFlowNet(root.child('BIMNet'));
   const net = backbone(root.child('PVDNet'), opts.pvKsize * opts.pvKsize, opts.largeModel);
-  xavierInit(store, opts.wi);
+  // A shape-only build (parameter counts) has no values to initialise.
+  if (store.allocates) xavierInit(store, opts.wi);
   const bimnetNames = Object.keys(store.params).filter((k) => k.startsWith(PVDNET_BIMNET_PREFIX));
   const frozen: Record<string, Variable> = opts.fixBimnet ? Object.fromEntries(bimnetNames.map((k) => [k, store.params[k]!])) : {};
 
@@ -203,8 +198,29 @@ export function buildPvdnet(opts: PvdnetOptions, seed: number): Model {
     const pv = pixelVolume(prevOut, flow, curr, opts.pvKsize);
     return net(all, pv, prev, curr, next);
   };
-  const model = makeModel('PVDNet', store, (p, input) => apply(p, input));
-  if (!opts.fixBimnet) return model;
+  const built = makeModel('PVDNet', store, (p, input) => apply(p, input));
   const params = Object.fromEntries(Object.entries(store.params).filter(([k]) => !(k in frozen)));
-  return { ...model, params, buffers: { ...store.buffers, ...frozen } };
+  const model = opts.fixBimnet ? { ...built, params, buffers: { ...store.buffers, ...frozen } } : built;
+  // A shape-only build reads no file and has nothing to warn about.
+  return store.allocates ? withFlowWeights(model, opts.bimnetWeights, PVDNET_BIMNET_WEIGHTS, pvdnetNoBimnetWarning(opts.fixBimnet)) : model;
 }
+
+export const pvdnet = defineModel({
+  type: 'pvdnet',
+  codec: options,
+  defaults: { pvKsize: 5, largeModel: false, fixBimnet: true, wi: 1, bimnetInput: 'previous' },
+  check: (p) => (p.pvKsize % 2 === 1 ? [] : [{ path: 'pvKsize', message: `expected an odd number, got ${p.pvKsize}` }]),
+  original: {
+    className: 'PVDNet',
+    names: { pvKsize: 'PV_ksize', fixBimnet: 'fix_BIMNet' },
+    extra: ['bimnetWeights'],
+    // A file to load BIMNet from; weights come from the checkpoint here.
+    ignored: ['bimnet_ckpt_path'],
+    // The original feeds BIMNet the current frame twice; its weights and outputs need that.
+    fixed: { bimnetInput: 'current' },
+  },
+  // The deblurring configurations (pvdnet_dvd, _gopro, _reds): the large backbone.
+  presets: { deblur: { largeModel: true } },
+  build: buildPvdnet,
+  describe: "PVDNet (Son et al. 2021): LiteFlowNet flow and a pixel volume; inputs in [-1, 1]; preset deblur: the large backbone; bimnetInput 'current' reproduces the original",
+});

@@ -142,7 +142,8 @@ export const srn = defineModel({
   defaults: { inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' },
   // The input is the image next to the previous estimate, both of inChannels/2 channels.
   check: (p) => (p.inChannels % 2 === 0 ? [] : [{ path: 'inChannels', message: `expected an even number (image + previous estimate), got ${p.inChannels}` }]),
-  original: { className: 'SRN', fixed: { lstmOutput: 'cell' } },
+  // The original always builds the LSTM, whatever with_lstm says.
+  original: { className: 'SRN', fixed: { lstmOutput: 'cell' }, ignored: ['with_lstm'] },
   build: buildSrn,
   describe: "SRN (Tao et al. 2018): scale-recurrent network; use strategy multiScale; lstmOutput 'cell' loads the original's weights",
 });

@@ -1,5 +1,5 @@
-// STFAN, "Spatio-Temporal Filter Adaptive Network for Video Deblurring" (Zhou et al. 2019),
-// SPEC §2.7. A recurrent cell: a kernel branch looks at the current and previous blurry frames and
+// STFAN, "Spatio-Temporal Filter Adaptive Network for Video Deblurring" (Zhou et al. 2019).
+// A recurrent cell: a kernel branch looks at the current and previous blurry frames and
 // the previous output and predicts two fields of per-pixel 5×5 filters; one aligns the previous
 // step's features (filter-adaptive convolution, FAC), the other deblurs the current frame's
 // features; a decoder turns both into the restored frame, added to the blurry input.
@@ -15,16 +15,19 @@
 // training strategy (STFANRNNArch), which detaches the state between steps.
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { ParamStore } from '../nn/params.ts';
-import type { Params, Scope } from '../nn/params.ts';
+import type { ParamStore, Params, Scope } from '../nn/params.ts';
+import { strict } from '../config/codecs.ts';
+import { defineModel } from './define.ts';
+import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { leakyRelu } from '../nn/activations.ts';
 import { fac } from '../nn/ops/fac.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 
-/** The original STFAN takes no constructor arguments; kept as a record for the model registry. */
-export type StfanOptions = Readonly<Record<string, never>>;
+// The original STFAN takes no constructor arguments (its widths are fixed).
+const options = strict({});
+export type StfanOptions = t.TypeOf<typeof options>;
 
 export interface StfanCellInputs {
   /** Current blurry frame `[B, H, W, 3]`. */
@@ -103,10 +106,7 @@ function checkFrame(x: Tensor, what: string, like?: readonly number[]): void {
   }
 }
 
-export function buildStfan(opts: StfanOptions, seed: number): StfanModel {
-  const extra = Object.keys(opts);
-  if (extra.length > 0) throw new Error(`STFAN takes no options (its widths are fixed), got ${extra.join(', ')}`);
-  const store = new ParamStore(seed);
+function buildStfan(_opts: StfanOptions, store: ParamStore): StfanModel {
   const s = store.root().child('cell');
 
   // Deblurring branch: encoder on the current blurry frame.
@@ -186,3 +186,12 @@ export function buildStfan(opts: StfanOptions, seed: number): StfanModel {
 
   return { ...makeModel('STFAN', store, apply), cell };
 }
+
+export const stfan = defineModel({
+  type: 'stfan',
+  codec: options,
+  // The original's configurations name the cell; its STFAN module runs the same cell over a clip.
+  original: { className: ['STFAN', 'STFANCell'] },
+  build: buildStfan,
+  describe: 'STFAN (Zhou et al. 2019): the STFANCell with filter-adaptive convolutions, run over the clip; N frames to N',
+});

@@ -23,6 +23,18 @@ export function stepUnit(spec: ComponentSpec): 'epoch' | 'iteration' {
   return u;
 }
 
+/**
+ * A run's length counted in a schedule's unit: the same number when the units agree, otherwise
+ * converted with the iterations per epoch (an epoch-stepped schedule over an iteration-based
+ * run counts the epochs the run reaches into).
+ */
+export function runLengthIn(unit: 'epoch' | 'iteration', run: { readonly epochs?: number; readonly iterations?: number }, itersPerEpoch: number): number {
+  if (!Number.isInteger(itersPerEpoch) || itersPerEpoch <= 0) throw new Error(`runLengthIn: iterations per epoch must be a positive integer, got ${itersPerEpoch}`);
+  if (run.epochs !== undefined) return unit === 'epoch' ? run.epochs : run.epochs * itersPerEpoch;
+  if (run.iterations !== undefined) return unit === 'iteration' ? run.iterations : Math.ceil(run.iterations / itersPerEpoch);
+  throw new Error('runLengthIn: the run has neither epochs nor iterations');
+}
+
 const stepEvery = oneOf('epoch', 'iteration');
 const withStep = <P extends t.Props, O extends t.Props = {}>(props: P, optional?: O) => strict({ ...props, stepEvery }, optional);
 

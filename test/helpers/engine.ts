@@ -22,13 +22,6 @@ export function tempDir(prefix = 'simdeblur-test-'): string {
   return dir;
 }
 
-/** Hook settings matching the small setup (periods in iterations). */
-export const smallHookSettings = {
-  validation: { every: 4, saveImages: 2 },
-  checkpoint: { every: 4, keepLast: 2, keepBest: true },
-  log: { every: 2 },
-} as const;
-
 export function smallSetup(overrides: Partial<TrainSetupParts> = {}): TrainSetup {
   const seed = overrides.seed ?? 1;
   return trainSetup({

@@ -7,6 +7,7 @@ import { loadFixture as loadFixtureDir, maxAbsDiff, toChannelsLast, type Fixture
 import { tf } from '../../src/runtime/index.ts';
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import { countParams, loadStateDict, type Model } from '../../src/models/model.ts';
+import { setFlowWeightsWarningSink } from '../../src/models/flow-weights.ts';
 import assert from 'node:assert/strict';
 
 export type { Fixture, FixtureMeta } from '../../src/models/fixture.ts';
@@ -64,4 +65,14 @@ export function assertReproducesFixture(m: Model, fx: Fixture): void {
   assert.ok(err <= 1e-4, `max abs error ${err}`);
   tf.dispose([x, y]);
   assert.equal(tf.memory().numTensors, before);
+}
+
+/** Runs `build` without printing the warning about a flow network built without pretrained weights. */
+export function withoutFlowWarning<A>(build: () => A): A {
+  const previous = setFlowWeightsWarningSink(() => undefined);
+  try {
+    return build();
+  } finally {
+    setFlowWeightsWarningSink(previous);
+  }
 }

@@ -5,12 +5,14 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { buildPvdnet, PVDNET_BIMNET_PREFIX, PVDNET_DEFAULTS } from '../src/models/pvdnet.ts';
+import { pvdnet, PVDNET_BIMNET_PREFIX } from '../src/models/pvdnet.ts';
 import type { PvdnetOptions } from '../src/models/pvdnet.ts';
+import { buildModel, fromOriginal, paramShapes } from '../src/models/define.ts';
 import { countParams, loadStateDict } from '../src/models/model.ts';
+import type { Model } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
 import { Rng } from '../src/util/rng.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep, withoutFlowWarning } from './helpers/fixtures.ts';
 
 // The weights are ~40 MB (LiteFlowNet has fixed widths), so the fixture is read where it is
 // shared, beside the repository, rather than copied into it.
@@ -19,7 +21,8 @@ const FIXTURE = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'parity', 'pv
 const haveFixture = fs.existsSync(path.join(FIXTURE, 'weights.safetensors'));
 const skip = haveFixture ? false : `PVDNet fixture not found at ${FIXTURE}`;
 
-const SMALL: PvdnetOptions = { ...PVDNET_DEFAULTS, fixBimnet: false };
+const SMALL: Partial<PvdnetOptions> = { fixBimnet: false };
+const create = (options: Partial<PvdnetOptions>, seed: number): Model => withoutFlowWarning(() => pvdnet.create(options, seed));
 
 /** A smooth random clip [1, 3, h, w, 3] and previous output [1, h, w, 3] in [−1, 1]. */
 function inputs(seed: number, h: number, w: number): { clip: Tensor; prev: Tensor } {
@@ -33,58 +36,38 @@ function inputs(seed: number, h: number, w: number): { clip: Tensor; prev: Tenso
   return { clip: smooth([1, 3, h, w, 3]), prev: smooth([1, h, w, 3]) };
 }
 
-test('PVDNet reproduces the fixture output in eval mode (≤ 1e-4)', { skip }, () => {
+test("bimnetInput 'previous' (the published method) changes the flow, so the output differs from the original's", { skip }, () => {
   const fx = loadFixture(FIXTURE);
-  const kw = fx.meta.kwargs as { PV_ksize: number; large_model: boolean; fix_BIMNet: boolean };
-  // The fixture comes from the original code, which feeds BIMNet the current frame twice.
-  const opts: PvdnetOptions = { ...PVDNET_DEFAULTS, pvKsize: kw.PV_ksize, largeModel: kw.large_model, fixBimnet: kw.fix_BIMNet, bimnetInput: 'current' };
-  const m = buildPvdnet(opts, 0);
+  // The original's model, which feeds BIMNet the current frame twice (bimnetInput 'current').
+  const spec = fromOriginal('PVDNet', fx.meta.kwargs);
+  assert.equal(spec.bimnetInput, 'current');
+  const clip = toTensor(ioTensor(fx, 'input.0'));
+  const prev = toTensor(ioTensor(fx, 'input.1'));
+  const fixed = withoutFlowWarning(() => buildModel({ ...spec, bimnetInput: 'previous' }, 0));
   try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    assert.equal(countParams(m), 10_514_548);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const clip = toTensor(ioTensor(fx, 'input.0'));
-    const prev = toTensor(ioTensor(fx, 'input.1'));
-    const before = tf.memory().numTensors;
-    const y = m.apply(m.params, [clip, prev], { training: false }) as Tensor;
-    const expected = ioTensor(fx, 'output');
-    assert.deepEqual(y.shape, [...expected.shape]);
-    const err = maxAbsDiff(y.dataSync(), expected.data);
-    assert.ok(err <= 1e-4, `max abs error ${err}`);
+    loadStateDict(fixed, fx.weights, { layout: 'pytorch', strict: true });
+    const y = fixed.apply(fixed.params, [clip, prev], { training: false }) as Tensor;
+    assert.ok(maxAbsDiff(y.dataSync(), ioTensor(fx, 'output').data) > 1e-3);
     y.dispose();
-    assert.equal(tf.memory().numTensors, before);
-
-    // With the previous frame as BIMNet's reference (the published method) the flow, and so the
-    // pixel volume, changes: the option is wired through.
-    const fixed = buildPvdnet({ ...opts, bimnetInput: 'previous' }, 0);
-    try {
-      loadStateDict(fixed, fx.weights, { layout: 'pytorch', strict: true });
-      const y2 = fixed.apply(fixed.params, [clip, prev], { training: false }) as Tensor;
-      assert.ok(maxAbsDiff(y2.dataSync(), expected.data) > 1e-3);
-      y2.dispose();
-    } finally {
-      fixed.dispose();
-    }
-    tf.dispose([clip, prev]);
   } finally {
-    m.dispose();
+    fixed.dispose();
+    tf.dispose([clip, prev]);
   }
 });
 
-test('PVDNet parameter counts: fixture config 10,514,548; full size (large, BIMNet frozen) 17,979,811 trainable', () => {
-  const full = buildPvdnet({ ...PVDNET_DEFAULTS, largeModel: true, fixBimnet: true }, 1);
-  try {
-    assert.equal(countParams(full), 17_979_811);
-    const frozen = Object.entries(full.buffers);
-    assert.ok(frozen.length > 0 && frozen.every(([k]) => k.startsWith(PVDNET_BIMNET_PREFIX)));
-    assert.equal(frozen.reduce((n, [, v]) => n + v.size, 0), 5_381_969);
-    assert.ok(Object.keys(full.params).every((k) => k.startsWith('PVDNet.')));
-    assert.ok('PVDNet.RBs.23.2.weight' in full.params);
-    assert.deepEqual(full.params['PVDNet.dconv1.weight']!.shape, [4, 4, 64, 192]);
-  } finally {
-    full.dispose();
-  }
-  const small = buildPvdnet(SMALL, 1);
+test('PVDNet at full size (large, BIMNet frozen): BIMNet is 5,381,969 buffers, the backbone the trainable parameters', () => {
+  const full = paramShapes(pvdnet.preset('deblur'));
+  const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+  const frozen = Object.entries(full.buffers);
+  assert.ok(frozen.length > 0 && frozen.every(([k]) => k.startsWith(PVDNET_BIMNET_PREFIX)));
+  assert.equal(frozen.reduce((n, [, s]) => n + size(s), 0), 5_381_969);
+  assert.ok(Object.keys(full.params).every((k) => k.startsWith('PVDNet.')));
+  assert.ok('PVDNet.RBs.23.2.weight' in full.params);
+  assert.deepEqual(full.params['PVDNet.dconv1.weight'], [4, 4, 64, 192]);
+});
+
+test('PVDNet (small backbone, BIMNet trainable) has 10,514,548 parameters, Xavier-uniform weights and zero biases', () => {
+  const small = create(SMALL, 1);
   try {
     assert.equal(countParams(small), 10_514_548);
     assert.deepEqual(Object.keys(small.buffers), []);
@@ -104,8 +87,8 @@ test('PVDNet parameter counts: fixture config 10,514,548; full size (large, BIMN
 
 test('PVDNet with BIMNet frozen computes the same output from its trainable params alone', () => {
   const { clip, prev } = inputs(5, 64, 64);
-  const a = buildPvdnet({ ...SMALL, fixBimnet: false }, 3);
-  const b = buildPvdnet({ ...SMALL, fixBimnet: true }, 3);
+  const a = create({ ...SMALL, fixBimnet: false }, 3);
+  const b = create({ ...SMALL, fixBimnet: true }, 3);
   try {
     const ya = a.apply(a.params, [clip, prev], { training: false }) as Tensor;
     const yb = b.apply(b.params, [clip, prev], { training: false }) as Tensor;
@@ -122,7 +105,7 @@ test('PVDNet training: a step leaves the tensor count unchanged, BIMNet gets no 
   const { clip, prev } = inputs(7, 64, 64);
   // Target in the model's [−1, 1] space.
   const target = tf.tidy(() => tf.unstack(clip, 1)[1]!.mul(0.8));
-  const m = buildPvdnet(SMALL, 2);
+  const m = create(SMALL, 2);
   try {
     const probe = 'BIMNet.moduleRegularization.0.moduleScaleX.weight';
     const probeBefore = Float32Array.from(m.params[probe]!.dataSync());
@@ -142,9 +125,9 @@ test('PVDNet training: a step leaves the tensor count unchanged, BIMNet gets no 
 });
 
 test('PVDNet rejects bad options and inputs', () => {
-  assert.throws(() => buildPvdnet({ ...SMALL, pvKsize: 4 }, 0), /pvKsize/);
-  assert.throws(() => buildPvdnet({ ...SMALL, bimnetInput: 'next' as never }, 0), /bimnetInput/);
-  const m = buildPvdnet({ ...SMALL, fixBimnet: true }, 0);
+  assert.throws(() => create({ ...SMALL, pvKsize: 4 }, 0), /pvdnet\.pvKsize: expected an odd number, got 4/);
+  assert.throws(() => create({ ...SMALL, bimnetInput: 'next' as never }, 0), /pvdnet\.bimnetInput: expected one of previous, current, got "next"/);
+  const m = create({ ...SMALL, fixBimnet: true }, 0);
   try {
     tf.tidy(() => {
       const clip = tf.zeros([1, 3, 64, 64, 3]);

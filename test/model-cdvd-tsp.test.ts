@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { buildCdvdTsp, CDVD_FLOW_PREFIX, sharpnessPrior } from '../src/models/cdvd-tsp.ts';
+import { cdvdTsp, CDVD_FLOW_PREFIX, sharpnessPrior } from '../src/models/cdvd-tsp.ts';
 import type { CdvdTspOptions } from '../src/models/cdvd-tsp.ts';
 import { estimateFlow } from '../src/models/pwcnet.ts';
-import { flowNetStateDict as pwcStateDict } from '../src/models/flow-weights.ts';
-import { countParams, loadStateDict } from '../src/models/model.ts';
-import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
+import { flowNetStateDict as pwcStateDict, setFlowWeightsWarningSink } from '../src/models/flow-weights.ts';
+import { paramCount, paramShapes } from '../src/models/define.ts';
+import { loadStateDict } from '../src/models/model.ts';
+import type { Model } from '../src/models/model.ts';
+import { loadFixture, sgdStep, withoutFlowWarning } from './helpers/fixtures.ts';
 
 // The weights are ~40 MB (PWC-Net has fixed widths), so the fixture is read where it is shared,
 // beside the repository, rather than copied into it.
@@ -20,38 +21,8 @@ const FIXTURE = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'parity', 'cd
 const haveFixture = fs.existsSync(path.join(FIXTURE, 'weights.safetensors'));
 const skip = haveFixture ? false : `CDVD-TSP fixture not found at ${FIXTURE}`;
 
-const SMALL: CdvdTspOptions = { inChannels: 3, nSequence: 5, outChannels: 3, nResblock: 1, nFeat: 8, isMaskFilter: true };
-
-test('CDVD-TSP reproduces the fixture output in eval mode (≤ 1e-4)', { skip }, () => {
-  const fx = loadFixture(FIXTURE);
-  const kw = fx.meta.kwargs as { in_channels: number; n_sequence: number; out_channels: number; n_resblock: number; n_feat: number; is_mask_filter: boolean };
-  const opts: CdvdTspOptions = {
-    inChannels: kw.in_channels,
-    nSequence: kw.n_sequence,
-    outChannels: kw.out_channels,
-    nResblock: kw.n_resblock,
-    nFeat: kw.n_feat,
-    isMaskFilter: kw.is_mask_filter,
-  };
-  const m = buildCdvdTsp(opts, 0);
-  try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    assert.equal(countParams(m), 9_533_341);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const x = toTensor(ioTensor(fx, 'input'));
-    const before = tf.memory().numTensors;
-    const y = m.apply(m.params, x, { training: false }) as Tensor;
-    const expected = ioTensor(fx, 'output');
-    assert.deepEqual(y.shape, [...expected.shape]);
-    const err = maxAbsDiff(y.dataSync(), expected.data);
-    assert.ok(err <= 1e-4, `max abs error ${err}`);
-    y.dispose();
-    assert.equal(tf.memory().numTensors, before);
-    x.dispose();
-  } finally {
-    m.dispose();
-  }
-});
+const SMALL: Partial<CdvdTspOptions> = { nResblock: 1, nFeat: 8, isMaskFilter: true };
+const create = (options: Partial<CdvdTspOptions>, seed: number): Model => withoutFlowWarning(() => cdvdTsp.create(options, seed));
 
 test('a PWC-Net state dict in either naming loads under the flow network prefix', { skip }, () => {
   const fx = loadFixture(FIXTURE);
@@ -64,7 +35,7 @@ test('a PWC-Net state dict in either naming loads under the flow network prefix'
   for (const sd of [bare, renamed]) {
     const mapped = pwcStateDict(sd, CDVD_FLOW_PREFIX);
     assert.deepEqual(Object.keys(mapped).sort(), Object.keys(flow).sort());
-    const m = buildCdvdTsp({ ...SMALL, nFeat: 2 }, 0);
+    const m = create({ ...SMALL, nFeat: 2 }, 0);
     try {
       const report = loadStateDict(m, mapped, { layout: 'pytorch', strict: false });
       assert.deepEqual(report.unexpected, []);
@@ -75,26 +46,33 @@ test('a PWC-Net state dict in either naming loads under the flow network prefix'
   }
 });
 
-test('CDVD-TSP full size (in 3, seq 5, out 3, 3 resblocks, 32 features) has 16,187,045 trainable parameters', () => {
-  const m = buildCdvdTsp({ ...SMALL, nResblock: 3, nFeat: 32 }, 1);
+test('CDVD-TSP at full size: PWC-Net is 9,374,274 of the parameters, under the original names', () => {
+  const { params } = paramShapes(cdvdTsp.preset('deblur'));
+  const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+  const flow = Object.entries(params).filter(([k]) => k.startsWith(CDVD_FLOW_PREFIX));
+  assert.equal(flow.reduce((n, [, s]) => n + size(s), 0), 9_374_274);
+  assert.ok(params['flow_net.moduleNetwork.moduleExtractor.moduleOne.0.weight'] !== undefined);
+  assert.ok(params['flow_net.moduleNetwork.moduleRefiner.moduleMain.12.bias'] !== undefined);
+  assert.ok(params['recons_net.decoder_second.3.0.weight'] !== undefined);
+});
+
+test('a shape-only CDVD-TSP build reads no flowWeights file and prints no warning', () => {
+  const warnings: string[] = [];
+  const previous = setFlowWeightsWarningSink((m) => warnings.push(m));
   try {
-    assert.equal(countParams(m), 16_187_045);
-    // PWC-Net is 9,374,274 of them, under the original's names.
-    const flow = Object.entries(m.params).filter(([k]) => k.startsWith(CDVD_FLOW_PREFIX));
-    assert.equal(flow.reduce((n, [, v]) => n + v.size, 0), 9_374_274);
-    assert.ok(m.params['flow_net.moduleNetwork.moduleExtractor.moduleOne.0.weight'] !== undefined);
-    assert.ok(m.params['flow_net.moduleNetwork.moduleRefiner.moduleMain.12.bias'] !== undefined);
-    assert.ok(m.params['recons_net.decoder_second.3.0.weight'] !== undefined);
+    assert.equal(paramCount(cdvdTsp.preset('deblur', { flowWeights: '/no/such/pwc.safetensors' })), 16_187_045);
+    assert.equal(paramCount(cdvdTsp.preset('deblur')), 16_187_045);
   } finally {
-    m.dispose();
+    setFlowWeightsWarningSink(previous);
   }
+  assert.deepEqual(warnings, []);
 });
 
 test('CDVD-TSP rejects unsupported options and inputs with clear errors', () => {
-  assert.throws(() => buildCdvdTsp({ ...SMALL, nSequence: 3 }, 0), /nSequence = 5/);
-  assert.throws(() => buildCdvdTsp({ ...SMALL, inChannels: 1, outChannels: 1 }, 0), /inChannels must be 3/);
-  assert.throws(() => buildCdvdTsp({ ...SMALL, outChannels: 1 }, 0), /must equal inChannels/);
-  const m = buildCdvdTsp({ ...SMALL, nFeat: 2 }, 0);
+  assert.throws(() => create({ ...SMALL, nSequence: 3 }, 0), /cdvdTsp\.nSequence: expected 5 .*got 3/);
+  assert.throws(() => create({ ...SMALL, inChannels: 1, outChannels: 1 }, 0), /cdvdTsp\.inChannels: expected 3 .*got 1/);
+  assert.throws(() => create({ ...SMALL, outChannels: 1 }, 0), /cdvdTsp\.outChannels: expected 3 like inChannels .*got 1/);
+  const m = create({ ...SMALL, nFeat: 2 }, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -151,7 +129,7 @@ test('sharpness prior: exp(−sqrt(Σ_c Σ (img − mid)² / 2)), masked, option
 });
 
 test('a CDVD-TSP training step leaks no tensors, trains the flow network, and SGD lowers the loss', () => {
-  const m = buildCdvdTsp({ ...SMALL, nFeat: 4 }, 3);
+  const m = create({ ...SMALL, nFeat: 4 }, 3);
   try {
     const clean = tf.randomUniform([1, 1, 32, 32, 3], 0, 1, 'float32', 5);
     // Five noisy copies of one frame; the target is the clean frame.

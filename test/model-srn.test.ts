@@ -2,16 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { buildSrn } from '../src/models/srn.ts';
-import { countParams, loadStateDict } from '../src/models/model.ts';
+import { srn } from '../src/models/srn.ts';
+import { buildModel, fromOriginal, paramShapes } from '../src/models/define.ts';
+import { loadStateDict } from '../src/models/model.ts';
 import type { Model } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
 import { ioTensor, loadFixture, maxAbsDiff } from './helpers/fixtures.ts';
 
 const fx = loadFixture('srn');
-const kw = fx.meta.kwargs as { in_channels: number; inner_channels: number; num_levels: number; with_lstm: boolean };
-// The original decodes the LSTM cell state; the fixture was made with it.
-const opts = { inChannels: kw.in_channels, innerChannels: kw.inner_channels, numLevels: kw.num_levels, withLstm: kw.with_lstm, lstmOutput: 'cell' } as const;
 
 function pyramid(x: Tensor, levels: number): Tensor[] {
   const out = [x];
@@ -39,29 +37,12 @@ function fixtureRun(m: Model): { ys: Tensor[]; xs: Tensor[] } {
   return { xs, ys: m.apply(m.params, xs, { training: false }) as Tensor[] };
 }
 
-test('SRN (decoding the LSTM cell state, as the original) reproduces all fixture outputs (≤ 1e-4)', () => {
-  const m = buildSrn(opts, 0);
-  try {
-    assert.equal(countParams(m), fx.meta.trainableParams);
-    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-    const before = tf.memory().numTensors;
-    const { xs, ys } = fixtureRun(m);
-    assert.equal(ys.length, 3);
-    ys.forEach((y, i) => {
-      const expected = ioTensor(fx, `output.${i}`);
-      assert.deepEqual(y.shape, [...expected.shape]);
-      const err = maxAbsDiff(y.dataSync(), expected.data);
-      assert.ok(err <= 1e-4, `output ${i}: max abs error ${err}`);
-    });
-    tf.dispose([...xs, ...ys]);
-    assert.equal(tf.memory().numTensors, before);
-  } finally {
-    m.dispose();
-  }
-});
-
 test('SRN decoding the hidden state (as in the paper; the default) gives different outputs', () => {
-  const m = buildSrn({ ...opts, lstmOutput: 'hidden' }, 0);
+  // The fixture's model decodes the cell state, as the original does.
+  const { lstmOutput, ...rest } = fromOriginal('SRN', fx.meta.kwargs);
+  assert.equal(lstmOutput, 'cell');
+  // Left out, lstmOutput takes its default.
+  const m = buildModel(rest, 0);
   try {
     loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
     const { xs, ys } = fixtureRun(m);
@@ -73,24 +54,13 @@ test('SRN decoding the hidden state (as in the paper; the default) gives differe
   }
 });
 
-test('SRN(6, 32, 3) has 10,158,563 trainable parameters (6,881,251 without the LSTM)', () => {
-  const m = buildSrn({ inChannels: 6, innerChannels: 32, numLevels: 3 }, 1);
-  try {
-    assert.equal(countParams(m), 10_158_563);
-  } finally {
-    m.dispose();
-  }
-  const n = buildSrn({ inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: false }, 1);
-  try {
-    assert.equal(countParams(n), 6_881_251);
-    assert.ok(!('conv_lstm.conv.weight' in n.params));
-  } finally {
-    n.dispose();
-  }
+test('SRN without the LSTM has no ConvLSTM parameters', () => {
+  assert.ok(Object.keys(paramShapes(srn()).params).includes('conv_lstm.conv.weight'));
+  assert.ok(!Object.keys(paramShapes(srn({ withLstm: false })).params).some((k) => k.startsWith('conv_lstm.')));
 });
 
 test('SRN rejects bad pyramids and options with clear errors', () => {
-  const m = buildSrn({ ...opts, innerChannels: 2 }, 0);
+  const m = srn.create({ innerChannels: 2 }, 0);
   const bad = (xs: Tensor | Tensor[], re: RegExp): void => {
     assert.throws(() => m.apply(m.params, xs, { training: false }), re);
     tf.dispose(xs);
@@ -104,12 +74,12 @@ test('SRN rejects bad pyramids and options with clear errors', () => {
   } finally {
     m.dispose();
   }
-  assert.throws(() => buildSrn({ inChannels: 5 }, 0), /even/);
+  assert.throws(() => srn.create({ inChannels: 5 }, 0), /invalid model spec srn:[\s\S]*inChannels: expected an even number/);
 });
 
 test('an SRN training step leaks no tensors, and two steps lower the loss', () => {
   for (const withLstm of [true, false]) {
-    const m = buildSrn({ innerChannels: 2, withLstm }, 3);
+    const m = srn.create({ innerChannels: 2, withLstm }, 3);
     try {
       const xs = pyramid(tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 1), 3);
       const ts = pyramid(tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 2), 3);

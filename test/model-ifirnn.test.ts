@@ -2,33 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { buildIfirnn } from '../src/models/ifirnn.ts';
-import { countParams, loadStateDict } from '../src/models/model.ts';
+import { ifirnn } from '../src/models/ifirnn.ts';
+import { buildModel, fromOriginal } from '../src/models/define.ts';
+import { loadStateDict } from '../src/models/model.ts';
 import type { StateDict } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
 
 const fx = loadFixture('ifirnn');
-const kw = fx.meta.kwargs as { in_channels: number; inner_channels: number; dual_cell: boolean; intra_iters: number };
-const opts = { inChannels: kw.in_channels, innerChannels: kw.inner_channels, dualCell: kw.dual_cell, intraIters: kw.intra_iters };
-
-test('IFIRNN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
-  const m = buildIfirnn(opts, 0);
-  try {
-    assertReproducesFixture(m, fx);
-  } finally {
-    m.dispose();
-  }
-});
-
-test('IFIRNN(3, 16, dual cell, 3 iterations) has 4,106,307 trainable parameters', () => {
-  const m = buildIfirnn({ inChannels: 3, innerChannels: 16, dualCell: true, intraIters: 3 }, 1);
-  try {
-    assert.equal(countParams(m), 4_106_307);
-  } finally {
-    m.dispose();
-  }
-});
+// The fixture's model: 8 inner channels, two cells, 3 iterations.
+const spec = fromOriginal('IFIRNN', fx.meta.kwargs);
 
 test('IFIRNN with one cell runs that cell 1 + intraIters times per frame', () => {
   // A single-cell model equals a dual-cell one whose two cells share the same weights.
@@ -41,8 +24,8 @@ test('IFIRNN with one cell runs that cell 1 + intraIters times per frame', () =>
     dual[`rnncells.1.${k}`] = v;
     if (!k.startsWith('F_L.')) dual[`rnncells.0.${k}`] = v;
   }
-  const a = buildIfirnn({ ...opts, dualCell: false, intraIters: 2 }, 0);
-  const b = buildIfirnn({ ...opts, intraIters: 2 }, 0);
+  const a = buildModel({ ...spec, dualCell: false, intraIters: 2 }, 0);
+  const b = buildModel({ ...spec, intraIters: 2 }, 0);
   try {
     assert.deepEqual(Object.keys(a.params).sort(), Object.keys(single).sort());
     loadStateDict(a, single, { layout: 'pytorch', strict: true });
@@ -62,7 +45,7 @@ test('IFIRNN with one cell runs that cell 1 + intraIters times per frame', () =>
 });
 
 test('IFIRNN rejects bad clips and options with clear errors', () => {
-  const m = buildIfirnn({ ...opts, innerChannels: 2 }, 0);
+  const m = buildModel({ ...spec, innerChannels: 2 }, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -75,11 +58,11 @@ test('IFIRNN rejects bad clips and options with clear errors', () => {
   } finally {
     m.dispose();
   }
-  assert.throws(() => buildIfirnn({ ...opts, intraIters: 0 }, 0), /intraIters must be a positive integer/);
+  assert.throws(() => ifirnn.create({ intraIters: 0 }, 0), /ifirnn\.intraIters: expected positive integer, got 0/);
 });
 
 test('IFIRNN training steps leak no tensors and lower the loss on a fixed batch', () => {
-  const m = buildIfirnn({ inChannels: 3, innerChannels: 2, dualCell: true, intraIters: 2 }, 7);
+  const m = ifirnn.create({ innerChannels: 2, intraIters: 2 }, 7);
   try {
     const x = tf.randomUniform([2, 2, 8, 8, 3], 0, 1, 'float32', 1);
     const target = tf.randomUniform([2, 2, 8, 8, 3], 0, 1, 'float32', 2);

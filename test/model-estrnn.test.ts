@@ -2,47 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { ESTRNN_ACTIVATIONS, buildEstrnn, estrnnActivation } from '../src/models/estrnn.ts';
+import { ESTRNN_ACTIVATIONS, estrnn, estrnnActivation } from '../src/models/estrnn.ts';
 import { ParamStore } from '../src/nn/params.ts';
 import { Rng } from '../src/util/rng.ts';
-import { countParams, loadStateDict } from '../src/models/model.ts';
-import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
+import { countParams } from '../src/models/model.ts';
+import { sgdStep } from './helpers/fixtures.ts';
 
-const fx = loadFixture('estrnn');
-const kw = fx.meta.kwargs as { n_features: number; n_blocks: number; future_frames: number; past_frames: number; activation: string };
-const opts = { nFeatures: kw.n_features, nBlocks: kw.n_blocks, futureFrames: kw.future_frames, pastFrames: kw.past_frames, activation: kw.activation };
 const tiny = { nFeatures: 2, nBlocks: 1, futureFrames: 1, pastFrames: 1 };
-
-test('ESTRNN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
-  const m = buildEstrnn(opts, 0);
-  try {
-    assertReproducesFixture(m, fx);
-  } finally {
-    m.dispose();
-  }
-});
-
-test('ESTRNN(16 features, 15 blocks, 2 past, 2 future, gelu) has 2,467,931 trainable parameters', () => {
-  const m = buildEstrnn({ nFeatures: 16, nBlocks: 15, futureFrames: 2, pastFrames: 2, activation: 'gelu' }, 1);
-  try {
-    assert.equal(countParams(m), 2_467_931);
-    // The defaults are that configuration.
-    const d = buildEstrnn({}, 1);
-    assert.equal(countParams(d), 2_467_931);
-    d.dispose();
-  } finally {
-    m.dispose();
-  }
-});
 
 test('ESTRNN activations: every factory name runs; PReLU adds one named parameter per module', () => {
   const x = tf.randomUniform([1, 3, 4, 4, 3], 0, 1, 'float32', 3);
-  const base = buildEstrnn({ ...tiny, activation: 'relu' }, 0);
+  const base = estrnn.create({ ...tiny, activation: 'relu' }, 0);
   const baseCount = countParams(base);
   base.dispose();
   for (const a of [...ESTRNN_ACTIVATIONS, 'GELU']) {
-    const m = buildEstrnn({ ...tiny, activation: a }, 0);
+    const m = estrnn.create({ ...tiny, activation: a }, 0);
     try {
       const y = m.apply(m.params, x, { training: false }) as Tensor;
       assert.deepEqual(y.shape, [1, 1, 4, 4, 3], a);
@@ -61,7 +35,7 @@ test('ESTRNN activations: every factory name runs; PReLU adds one named paramete
     }
   }
   x.dispose();
-  assert.throws(() => buildEstrnn({ ...tiny, activation: 'swish' }, 0), /unknown activation 'swish'/);
+  assert.throws(() => estrnn.create({ ...tiny, activation: 'swish' }, 0), /estrnn\.activation: expected one of relu, .*got "swish"/);
 });
 
 test('ESTRNN rrelu: slope 0.2 in eval mode, fresh seeded slopes in [0.1, 0.3] when training', () => {
@@ -95,7 +69,7 @@ test('ESTRNN rrelu: slope 0.2 in eval mode, fresh seeded slopes in [0.1, 0.3] wh
 });
 
 test('ESTRNN rejects bad clips and options with clear errors', () => {
-  const m = buildEstrnn(tiny, 0);
+  const m = estrnn.create(tiny, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -109,12 +83,12 @@ test('ESTRNN rejects bad clips and options with clear errors', () => {
   } finally {
     m.dispose();
   }
-  assert.throws(() => buildEstrnn({ ...tiny, nBlocks: 0 }, 0), /nBlocks must be a positive integer/);
-  assert.throws(() => buildEstrnn({ ...tiny, pastFrames: -1 }, 0), /pastFrames must be a non-negative integer/);
+  assert.throws(() => estrnn.create({ ...tiny, nBlocks: 0 }, 0), /estrnn\.nBlocks: expected positive integer, got 0/);
+  assert.throws(() => estrnn.create({ ...tiny, pastFrames: -1 }, 0), /estrnn\.pastFrames: expected non-negative integer, got -1/);
 });
 
 test('ESTRNN training steps leak no tensors and lower the loss on a fixed batch', () => {
-  const m = buildEstrnn(tiny, 7);
+  const m = estrnn.create(tiny, 7);
   try {
     const x = tf.randomUniform([2, 4, 8, 8, 3], 0, 1, 'float32', 1);
     const target = tf.randomUniform([2, 2, 8, 8, 3], 0, 1, 'float32', 2);

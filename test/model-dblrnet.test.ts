@@ -2,20 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { buildDblrnet } from '../src/models/dblrnet.ts';
-import { countParams, loadStateDict, stateDict } from '../src/models/model.ts';
-import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
+import { dblrnet } from '../src/models/dblrnet.ts';
+import { buildModel, fromOriginal } from '../src/models/define.ts';
+import { loadStateDict, stateDict } from '../src/models/model.ts';
+import { loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
 
 const fx = loadFixture('dblrnet');
-const kw = fx.meta.kwargs as { num_frames: number; in_channels: number; inner_channels: number };
-const opts = { numFrames: kw.num_frames, inChannels: kw.in_channels, innerChannels: kw.inner_channels };
+// The fixture's model: 5 frames, 3 channels, 8 inner channels.
+const spec = fromOriginal('DBLRNet', fx.meta.kwargs);
 
-test('DBLRNet reproduces the fixture output in eval mode (≤ 1e-4)', () => {
-  const m = buildDblrnet(opts, 0);
+test('DBLRNet 3-D kernels round-trip in PyTorch layout', () => {
+  const m = buildModel(spec, 0);
   try {
-    assertReproducesFixture(m, fx);
-    // The 3-D kernels round-trip in PyTorch's layout.
+    loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
     const sd = stateDict(m, 'pytorch');
     assert.deepEqual(sd['L_in.0.weight']!.shape, [16, 3, 3, 3, 3]);
     assert.deepEqual(Array.from(sd['L_in.2.weight']!.data), Array.from(fx.weights['L_in.2.weight']!.data));
@@ -25,8 +24,8 @@ test('DBLRNet reproduces the fixture output in eval mode (≤ 1e-4)', () => {
 });
 
 test('DBLRNet with T > 5 frames restores T−4 frames, each as the 5-frame model on its window', () => {
-  const m5 = buildDblrnet(opts, 0);
-  const m7 = buildDblrnet({ ...opts, numFrames: 7 }, 0);
+  const m5 = buildModel(spec, 0);
+  const m7 = buildModel({ ...spec, numFrames: 7 }, 0);
   try {
     loadStateDict(m5, fx.weights, { layout: 'pytorch', strict: true });
     loadStateDict(m7, fx.weights, { layout: 'pytorch', strict: true });
@@ -47,17 +46,8 @@ test('DBLRNet with T > 5 frames restores T−4 frames, each as the 5-frame model
   }
 });
 
-test('DBLRNet(5, 3, 64) has 1,885,411 trainable parameters', () => {
-  const m = buildDblrnet({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 1);
-  try {
-    assert.equal(countParams(m), 1_885_411);
-  } finally {
-    m.dispose();
-  }
-});
-
 test('DBLRNet rejects bad clips and options with clear errors', () => {
-  const m = buildDblrnet({ ...opts, innerChannels: 4 }, 0);
+  const m = buildModel({ ...spec, innerChannels: 4 }, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -73,12 +63,12 @@ test('DBLRNet rejects bad clips and options with clear errors', () => {
   } finally {
     m.dispose();
   }
-  assert.throws(() => buildDblrnet({ ...opts, numFrames: 3 }, 0), /numFrames must be at least 5/);
-  assert.throws(() => buildDblrnet({ ...opts, innerChannels: 0 }, 0), /innerChannels must be a positive integer/);
+  assert.throws(() => dblrnet.create({ numFrames: 3 }, 0), /dblrnet\.numFrames: expected at least 5 .*got 3/);
+  assert.throws(() => dblrnet.create({ innerChannels: 0 }, 0), /dblrnet\.innerChannels: expected positive integer, got 0/);
 });
 
 test('DBLRNet training steps leak no tensors and lower the loss on a fixed batch', () => {
-  const m = buildDblrnet({ numFrames: 5, inChannels: 3, innerChannels: 4 }, 7);
+  const m = dblrnet.create({ innerChannels: 4 }, 7);
   try {
     const x = tf.randomUniform([2, 5, 12, 12, 3], 0, 1, 'float32', 1);
     const target = tf.randomUniform([2, 12, 12, 3], 0, 1, 'float32', 2);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import sharp from 'sharp';
-import { tempDir } from './helpers/engine.ts';
+import { tempDir } from '../helpers/engine.ts';
 
 test('quickstart: trains a deblurrer that clearly beats the blurry input on held-out videos', async () => {
   const wd = tempDir('simdeblur-quickstart-');

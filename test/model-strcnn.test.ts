@@ -2,53 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
-import { buildStrcnn } from '../src/models/strcnn.ts';
+import { strcnn } from '../src/models/strcnn.ts';
+import { buildModel, fromOriginal } from '../src/models/define.ts';
 import { countParams, loadStateDict } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
 
 const fx = loadFixture('strcnn');
-const kw = fx.meta.kwargs as {
-  num_frames_encoded: number;
-  in_channels: number;
-  inner_channels: number;
-  encoder_blocks: number;
-  decoder_blocks: number;
-  is_dtb: boolean;
-};
-const opts = {
-  numFramesEncoded: kw.num_frames_encoded,
-  inChannels: kw.in_channels,
-  innerChannels: kw.inner_channels,
-  encoderBlocks: kw.encoder_blocks,
-  decoderBlocks: kw.decoder_blocks,
-  isDtb: kw.is_dtb,
-};
-
-test('STRCNN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
-  const m = buildStrcnn(opts, 0);
-  try {
-    assertReproducesFixture(m, fx);
-  } finally {
-    m.dispose();
-  }
-});
-
-test('STRCNN(5, 3, 32, 4, 4, dtb) has 257,284 trainable parameters', () => {
-  const m = buildStrcnn({ numFramesEncoded: 5, inChannels: 3, innerChannels: 32, encoderBlocks: 4, decoderBlocks: 4, isDtb: true }, 1);
-  try {
-    assert.equal(countParams(m), 257_284);
-  } finally {
-    m.dispose();
-  }
-});
+// The fixture's model: 5 frames per step, 8 inner channels, 2 encoder and decoder blocks, DTB.
+const spec = fromOriginal('STRCNN', fx.meta.kwargs);
 
 test('STRCNN honours isDtb: without it there are no DTB parameters and no blending', () => {
-  const plain = buildStrcnn({ ...opts, isDtb: false }, 0);
-  const withDtb = buildStrcnn(opts, 0);
+  const plain = buildModel({ ...spec, isDtb: false }, 0);
+  const withDtb = buildModel(spec, 0);
   try {
     assert.ok(!Object.keys(plain.params).some((k) => k.includes('.dtb.')));
-    assert.equal(countParams(withDtb) - countParams(plain), 2 * opts.innerChannels * opts.innerChannels * 25 + opts.innerChannels + 1);
+    const c = spec.innerChannels as number;
+    assert.equal(countParams(withDtb) - countParams(plain), 2 * c * c * 25 + c + 1);
     const report = loadStateDict(plain, fx.weights, { layout: 'pytorch', strict: false });
     assert.deepEqual(report.unexpected.sort(), ['strcnn_cell.dtb.beta', 'strcnn_cell.dtb.conv.bias', 'strcnn_cell.dtb.conv.weight']);
     // β = 1 makes the blending weight 1 everywhere: the DTB passes the new encoding through.
@@ -66,7 +36,7 @@ test('STRCNN honours isDtb: without it there are no DTB parameters and no blendi
 });
 
 test('STRCNN rejects bad clips and options with clear errors', () => {
-  const m = buildStrcnn({ ...opts, innerChannels: 4, encoderBlocks: 1, decoderBlocks: 1 }, 0);
+  const m = buildModel({ ...spec, innerChannels: 4, encoderBlocks: 1, decoderBlocks: 1 }, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -80,12 +50,12 @@ test('STRCNN rejects bad clips and options with clear errors', () => {
   } finally {
     m.dispose();
   }
-  assert.throws(() => buildStrcnn({ ...opts, innerChannels: 7 }, 0), /innerChannels must be even/);
-  assert.throws(() => buildStrcnn({ ...opts, encoderBlocks: -1 }, 0), /encoderBlocks must be a non-negative integer/);
+  assert.throws(() => strcnn.create({ innerChannels: 7 }, 0), /strcnn\.innerChannels: expected an even number, got 7/);
+  assert.throws(() => strcnn.create({ encoderBlocks: -1 }, 0), /strcnn\.encoderBlocks: expected non-negative integer, got -1/);
 });
 
 test('STRCNN training steps leak no tensors and lower the loss on a fixed batch', () => {
-  const m = buildStrcnn({ numFramesEncoded: 3, inChannels: 3, innerChannels: 4, encoderBlocks: 1, decoderBlocks: 1 }, 7);
+  const m = strcnn.create({ numFramesEncoded: 3, innerChannels: 4, encoderBlocks: 1, decoderBlocks: 1 }, 7);
   try {
     const x = tf.randomUniform([2, 4, 12, 12, 3], 0, 1, 'float32', 1);
     const target = tf.randomUniform([2, 2, 12, 12, 3], 0, 1, 'float32', 2);
