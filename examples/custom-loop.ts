@@ -4,14 +4,12 @@
 //   npx tsx examples/custom-loop.ts [--iterations 60] [--work-dir work_dirs/custom-loop]
 import { parseArgs } from 'node:util';
 import { lastValueFrom, tap } from 'rxjs';
-import { syntheticDataset } from '../src/data/synthetic.ts';
-import { dbn } from '../src/models/dbn.ts';
-import { adam, multiStep } from '../src/optim/index.ts';
-import { charbonnier, l1 } from '../src/losses/index.ts';
-import { singleScale } from '../src/engine/strategy.ts';
-import { train } from '../src/engine/train.ts';
-import { checkpoints, jsonlLog, progress, stopOnNaN, validate } from '../src/engine/hooks/index.ts';
-import { trainSetup } from '../src/engine/setup.ts';
+import { models, strategies, buildComponent, train, trainSetup, hooks, type Strategy } from 'simdeblur';
+import { syntheticDataset } from 'simdeblur/data';
+import { adam, multiStep } from 'simdeblur/optim';
+import { charbonnier, l1 } from 'simdeblur/losses';
+
+const { checkpoints, jsonlLog, progress, stopOnNaN, validate } = hooks;
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '60' }, 'work-dir': { type: 'string', default: 'work_dirs/custom-loop' } } });
 const iterations = Number(values.iterations);
@@ -23,8 +21,8 @@ await using setup = trainSetup({
   name: 'custom-loop',
   seed,
   workDir: values['work-dir']!,
-  model: dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
-  strategy: singleScale,
+  model: models.dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 8 }, seed),
+  strategy: buildComponent<Strategy>('strategy', strategies.singleScale()),
   // Two terms: the weights and names show up in the logs.
   loss: [
     { name: 'charbonnier', weight: 1, fn: charbonnier({ reduction: 'mean' }) },

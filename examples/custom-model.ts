@@ -6,14 +6,8 @@
 // `tinyResNet` restores the centre frame of a clip: a few 3x3 conv + ReLU layers over the
 // channel-stacked frames, added to the blurry centre frame.
 import type * as t from 'io-ts';
-import { tf } from '../src/runtime/index.ts';
-import type { Tensor, Tensor4D } from '../src/runtime/index.ts';
-import type { ParamStore } from '../src/nn/params.ts';
-import { conv2dLayer } from '../src/nn/layers.ts';
-import { makeModel, type Model } from '../src/models/model.ts';
-import { defineModel } from '../src/models/define.ts';
-import { strict, PositiveInt, experiment, losses, optim, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { tf, makeModel, defineModel, strict, PositiveInt, experiment, losses, optim, datasets, runIfMain, type Model, type Tensor, type Tensor4D } from 'simdeblur';
+import { conv2dLayer, type ParamStore } from 'simdeblur/nn';
 
 const options = strict({ frames: PositiveInt, features: PositiveInt, layers: PositiveInt });
 type TinyResNetOptions = t.TypeOf<typeof options>;

@@ -2,8 +2,7 @@
 // windows, the PWC-Net flow network, the temporal sharpness prior and the two-stage cascade.
 // Pretrained PWC-Net: `--set model.flowWeights=FILE` (docs/models.md); without it the flow
 // network starts from its initialisation and the build says so.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'cdvdtsp-gopro',

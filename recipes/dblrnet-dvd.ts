@@ -1,6 +1,5 @@
 // DBLRNet (Zhang et al. 2018) on DVD, as the original's configs/dblrnet/dblrnet_dvd.yaml.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'dblrnet-dvd',

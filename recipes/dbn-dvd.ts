@@ -1,8 +1,7 @@
 // DBN (Su et al. 2017) on DVD, as the original's configs/dbn/dbn_dvd.yaml: 5-frame windows
 // restoring the centre frame, Charbonnier loss, Adam 2e-4, 651 epochs.
 //   npx tsx recipes/dbn-dvd.ts [--set data.train.root=/path/to/DVD/quantitative_datasets] ...
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'dbn-dvd',

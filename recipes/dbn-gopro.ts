@@ -1,7 +1,6 @@
 // DBN on GoPro, as the original's configs/dbn/dbn_gopro.yaml.
 //   npx tsx recipes/dbn-gopro.ts [--set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test]
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'dbn-gopro',

@@ -1,7 +1,6 @@
 // DBN on REDS, as the original's configs/dbn/dbn_reds.yaml (batch 4, 301 epochs).
 //   npx tsx recipes/dbn-reds.ts [--set data.train.rootGt=... --set data.train.rootInput=...]
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'dbn-reds',

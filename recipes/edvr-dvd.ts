@@ -1,8 +1,7 @@
 // EDVR (Wang et al. 2019, BasicSR version) on DVD, as the original's configs/edvr/edvr_dvd.yaml:
 // 64 features, 10 reconstruction blocks, hr_in with pre-deblurring and TSA fusion.
 // recipes/edvr-l-dvd.ts is the large variant.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'edvr-dvd',

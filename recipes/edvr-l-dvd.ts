@@ -1,7 +1,6 @@
 // EDVR-L (Wang et al. 2019) on DVD, as the original's configs/edvr/edvr_l_dvd.yaml: 128 features,
 // 40 reconstruction blocks, hr_in with pre-deblurring and TSA fusion.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'edvr-l-dvd',

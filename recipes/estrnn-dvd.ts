@@ -1,8 +1,7 @@
 // ESTRNN (Zhong et al. 2020) on DVD, as the original's configs/estrnn/estrnn_dvd.yaml: 8-frame
 // training clips (4 restored frames; 2 past and 2 future frames of context), 12-frame
 // validation clips. (The original config had no meta-arch; single-scale here.)
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'estrnn-dvd',

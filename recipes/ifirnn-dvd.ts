@@ -1,7 +1,6 @@
 // IFIRNN (Nah et al. 2019) on DVD, as the original's configs/ifirnn/ifirnn_dvd.yaml: 12-frame
 // clips, every frame restored. (The original config had no meta-arch; single-scale here.)
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'ifirnn-dvd',

@@ -2,9 +2,7 @@
 // three output scales, L1 in the image domain and in the 2-D frequency domain. The frequency
 // term has the paper's weight 0.1 (`--set strategy.fftWeight=1` for SimDeblur's weighting).
 // Use models.mimoUnetPlus() for MIMO-UNet+.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { mimo } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'mimounet-gopro',
@@ -16,7 +14,7 @@ const exp = experiment({
     augment: augment.original([256, 256]),
   },
   model: models.mimoUnet({ numRes: 8 }),
-  strategy: mimo({ fftWeight: 0.1 }),
+  strategy: strategies.mimo({ fftWeight: 0.1 }),
   loss: losses.l1(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.99] }),
   schedule: schedules.multiStep({ milestones: [500, 1000, 1500, 2000, 2500], gamma: 0.5 }),

@@ -1,9 +1,7 @@
 // MSCNN / DeepDeblur (Nah et al. 2017) on GoPro, as the original's configs/mscnn/mscnn_gopro.yaml:
 // single frames, 3-scale pyramids, L1 per scale. (The original config lacked its multi-scale
 // meta-arch and used a legacy loss form, and crashed.)
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { multiScale } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'mscnn-gopro',
@@ -15,7 +13,7 @@ const exp = experiment({
     augment: augment.original([256, 256]),
   },
   model: models.mscnn({ inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 }),
-  strategy: multiScale({ numScales: 3 }),
+  strategy: strategies.multiScale({ numScales: 3 }),
   loss: losses.l1(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),
   schedule: schedules.multiStep({ milestones: [500, 750, 900], gamma: 0.5 }),

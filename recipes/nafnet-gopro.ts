@@ -1,8 +1,7 @@
 // NAFNet (width 64) on GoPro, as the original's configs/nafnet/nafnet_gopro.yaml: single
 // images (n_n, 1 frame), batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
 //   npx tsx recipes/nafnet-gopro.ts [--set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test]
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'nafnet-gopro',

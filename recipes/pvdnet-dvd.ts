@@ -4,9 +4,7 @@
 // a frozen BIMNet; validation on whole videos (the original restored each frame from a 3-frame
 // clip with the blurry frame as its "previous output"). Give the pretrained BIMNet with
 // `--set model.bimnetWeights=FILE` (docs/models.md); without it the flow network is random.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'pvdnet-dvd',
@@ -18,7 +16,7 @@ const exp = experiment({
     augment: augment.original([256, 256]),
   },
   model: models.pvdnet.preset('deblur'),
-  strategy: pvdnetRecurrent(),
+  strategy: strategies.pvdnetRecurrent(),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 2e-4, betas: [0.9, 0.99] }),
   schedule: schedules.multiStep({ milestones: [700, 850, 920], gamma: 0.1 }),

@@ -3,9 +3,7 @@
 // (pvdnetRecurrent), the large backbone with a frozen BIMNet; validation on whole videos of
 // blur_gamma (the original's 3-frame clips scored every third frame, each from a blurry
 // "previous output"). Pretrained BIMNet: `--set model.bimnetWeights=FILE` (docs/models.md).
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { pvdnetRecurrent } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'pvdnet-gopro',
@@ -17,7 +15,7 @@ const exp = experiment({
     augment: augment.original([256, 256]),
   },
   model: models.pvdnet.preset('deblur'),
-  strategy: pvdnetRecurrent(),
+  strategy: strategies.pvdnetRecurrent(),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.999] }),
   schedule: schedules.multiStep({ milestones: [700, 850, 920], gamma: 0.1 }),

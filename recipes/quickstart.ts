@@ -14,12 +14,9 @@
 //   npx tsx recipes/quickstart.ts [--set run.iterations=600] [--work-dir work_dirs/quickstart]
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { experiment, models, losses, optim, schedules, overrideExperiment, workDirOf, fit, interpret, evaluate, augment, datasets } from '../src/index.ts';
-import { synthesize } from '../src/synth/index.ts';
-import { loadWeights } from '../src/engine/checkpoint.ts';
-import { encodeImage } from '../src/synth/encode.ts';
-import { writeFileAtomic } from '../src/io/atomic.ts';
-import { isMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, overrideExperiment, workDirOf, fit, interpret, evaluate, augment, datasets, loadWeights, isMain } from 'simdeblur';
+import { synthesize, encodeImage } from 'simdeblur/synth';
+import { writeFileAtomic } from 'simdeblur/io';
 import { isLeft } from 'fp-ts/lib/Either.js';
 
 const DATA = 'work_dirs/quickstart/data';

@@ -1,8 +1,7 @@
 // Restormer (Zamir et al. 2022) on DVD, as the original's configs/restormer/restormer_dvd.yaml:
 // single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
 // (The original validated on its training root; this recipe uses the DVD test split.)
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'restormer-dvd',

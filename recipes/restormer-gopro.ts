@@ -1,7 +1,6 @@
 // Restormer (Zamir et al. 2022) on GOPRO, as the original's configs/restormer/restormer_gopro.yaml:
 // single images, batch 1, Charbonnier, Adam 2e-4, 1001 epochs.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'restormer-gopro',

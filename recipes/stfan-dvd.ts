@@ -2,9 +2,7 @@
 // clips (with temporal reversal), the cell optimised after every frame (stfanRecurrent),
 // validation on whole videos (the original's 5-frame clips restarted the recurrence at each
 // clip). The config's legacy loss entry crashed the original; it meant Charbonnier.
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { stfanRecurrent } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'stfan-dvd',
@@ -16,7 +14,7 @@ const exp = experiment({
     augment: [...augment.original([256, 256]), augment.reverse()],
   },
   model: models.stfan(),
-  strategy: stfanRecurrent(),
+  strategy: strategies.stfanRecurrent(),
   loss: losses.charbonnier(),
   optimizer: optim.adam({ lr: 1e-4, betas: [0.9, 0.99] }),
   schedule: schedules.multiStep({ milestones: [500, 600, 620], gamma: 0.1 }),

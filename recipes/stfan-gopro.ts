@@ -4,9 +4,7 @@
 // original's 3-frame clips restarted the recurrence at each clip).
 // The perceptual loss needs ImageNet VGG19 weights: scripts/convert-vgg19.py writes them to
 // weights/vgg19-features.safetensors (docs/losses.md).
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { stfanRecurrent } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'stfan-gopro',
@@ -18,7 +16,7 @@ const exp = experiment({
     augment: augment.original([256, 256]),
   },
   model: models.stfan(),
-  strategy: stfanRecurrent(),
+  strategy: strategies.stfanRecurrent(),
   loss: {
     terms: [
       { loss: losses.mse(), weight: 1 },

@@ -2,9 +2,7 @@
 // clips, the cell optimised after every frame (stfanRecurrent), MSE plus 0.01 x the VGG19
 // perceptual loss (weights: scripts/convert-vgg19.py, docs/losses.md); validation on whole
 // videos (the original's 20-frame clips restarted the recurrence at each clip).
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { stfanRecurrent } from '../src/engine/strategies/components.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, strategies, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'stfan-reds',
@@ -16,7 +14,7 @@ const exp = experiment({
     augment: augment.original([256, 256]),
   },
   model: models.stfan(),
-  strategy: stfanRecurrent(),
+  strategy: strategies.stfanRecurrent(),
   loss: {
     terms: [
       { loss: losses.mse(), weight: 1 },

@@ -1,8 +1,7 @@
 // STRCNN (Kim et al. 2017) on DVD, as the original's configs/strcnn/strcnn_dvd.yaml: 12-frame
 // clips restoring the 8 middle frames. (The original config had no meta-arch and a legacy loss
 // form, and crashed; here it is single-scale with Charbonnier, as intended.)
-import { experiment, models, losses, optim, schedules, augment, datasets } from '../src/index.ts';
-import { runIfMain } from '../src/cli/recipe.ts';
+import { experiment, models, losses, optim, schedules, augment, datasets, runIfMain } from 'simdeblur';
 
 const exp = experiment({
   name: 'strcnn-dvd',

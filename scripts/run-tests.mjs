@@ -32,6 +32,9 @@ if (files.length === 0) {
   console.error(`no test files found in ${tier}`);
   process.exit(1);
 }
+// Test processes load TensorFlow in parallel; build the helper that quiets its start-up lines
+// once here rather than in each of them.
+spawnSync(process.execPath, [path.join(root, 'scripts', 'build-quiet.mjs'), '--if-missing'], { cwd: root, stdio: 'inherit' });
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...flags, ...files], {
   cwd: root,
   stdio: 'inherit',

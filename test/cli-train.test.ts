@@ -68,7 +68,7 @@ test('a misspelt key inside a recipe file is reported when it loads', () => {
   fs.writeFileSync(file, src);
   fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n');
   const r = cli(['train', file]);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2, 'an invalid recipe is invalid configuration');
   // The combinator checks its arguments when the recipe is evaluated (and tsc flags it earlier).
   assert.match(r.stderr, /cannot load recipe .*typo\.ts: invalid model spec dbn:\n\s+dbn\.innerChanels: unknown key \(did you mean innerChannels\?\)/);
 });
@@ -96,10 +96,43 @@ test('Ctrl-C stops training after the current step with a checkpoint, and the su
     });
     child.on('close', (code) => resolve(code));
   });
-  assert.equal(status, 0, stderr);
+  assert.equal(status, 130, `a run stopped by Ctrl-C exits with 130, as shells expect\n${stderr}`);
   assert.match(stderr, /stopping after the current step/);
   const summary = lastJson(stdout);
   assert.equal(summary.reason, 'stopped');
   assert.equal(path.basename(summary.checkpoint), `iter_${String(summary.iteration).padStart(8, '0')}`);
   assert.equal(readCheckpointState(summary.checkpoint).iteration, summary.iteration);
+});
+
+test('exit statuses: 2 for a bad invocation or configuration, 1 for a failure while running', () => {
+  const wd = tempDir();
+  const usage = [
+    { args: [], re: /usage: simdeblur <command>/ },
+    { args: ['nonsense'], re: /unknown command 'nonsense'/ },
+    { args: ['train'], re: /usage: simdeblur train RECIPE\.ts/ },
+    { args: ['train', RECIPE, '--bogus'], re: /simdeblur train: Unknown option '--bogus'/ },
+    { args: ['train', path.join(wd, 'missing.ts')], re: /simdeblur train: cannot load recipe .*missing\.ts/ },
+    { args: ['test', RECIPE], re: /usage: simdeblur test RECIPE\.ts --checkpoint DIR/ },
+    { args: ['parity'], re: /usage: simdeblur parity DIR/ },
+    { args: ['bench', '--runs', '0'], re: /--runs: expected a positive integer/ },
+    { args: ['synth', '--layout', 'gopro'], re: /--out is required/ },
+    // Both resume options: which checkpoint was meant is unclear, so nothing is trained.
+    { args: ['train', RECIPE, '--work-dir', wd, '--resume', '--resume-from', wd], re: /simdeblur train: --resume and --resume-from cannot be used together/ },
+  ];
+  for (const { args, re } of usage) {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+  }
+  assert.ok(!fs.existsSync(path.join(wd, 'checkpoints')));
+  const missing = cli(['test', RECIPE, '--checkpoint', path.join(wd, 'nowhere')]);
+  assert.equal(missing.status, 1, missing.stderr);
+  assert.match(missing.stderr, /simdeblur test: .*nowhere is not a checkpoint/);
+});
+
+test('a recipe run directly: a bad option exits 2 with a message, not a stack trace', () => {
+  const r = run([RECIPE, '--resume', '--resume-from', tempDir()]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--resume and --resume-from cannot be used together/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
 });

@@ -225,3 +225,82 @@ test('a frame replaced by one of another size after indexing is caught on decode
   await writePng(g.blur(1), 1, 'blur', 8, 6);
   await assert.rejects(ds.get(1, Rng.seeded(0)), re(`${g.blur(1)} changed since it was indexed: it is 8x6, the index says 16x12`));
 });
+
+test('a frame named outside its video\'s numbering is a problem naming it; skipBad leaves it out', async () => {
+  const g = await freshGopro();
+  const odd = (sub: string) => path.join(g.dir, 'S', sub, 'frame_x.png');
+  await writePng(odd('sharp'), 9, 'sharp');
+  await writePng(odd('blur'), 9, 'blur');
+  await assert.rejects(goproDataset({ root: g.dir, numFrames: 3 }), (e: unknown) => {
+    assert.ok(e instanceof DatasetProblemsError);
+    assert.equal(e.problems.length, 1);
+    assert.match(e.problems[0]!, re(`${odd('sharp')} does not fit the numbering of the other frames`));
+    return true;
+  });
+  const { warnings, hooks } = collect();
+  const ds = await goproDataset({ root: g.dir, numFrames: 3, skipBad: true }, hooks);
+  // Left out of the video: the last window ends at 000007, not at frame_x.
+  assert.deepEqual(ds.videos, [{ name: 'S', frames: 8, samples: 6, skipped: 0 }]);
+  assert.deepEqual(ds.clip(5).input, ['000005', '000006', '000007']);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, re(`gopro: skipping bad data: ${odd('sharp')}`));
+  // The numbered frames are still checked for gaps.
+  for (const f of [g.blur(4), g.sharp(4)]) fs.rmSync(f);
+  await assert.rejects(goproDataset({ root: g.dir, numFrames: 3, skipBad: true }, hooks), /gopro: no samples/);
+  assert.ok(warnings.some((w) => /jumps from 000003\.png to 000005\.png/.test(w)), warnings.join('\n'));
+});
+
+test('frame numbering with a prefix is recognised; a folder of unnumbered names is taken as it is', async () => {
+  const numbered = path.join(root, `prefixed-${n++}`);
+  for (let i = 1; i <= 4; i++) await writePng(path.join(numbered, `img_${String(i).padStart(3, '0')}.png`), i, 'blur');
+  assert.equal((await folderDataset({ root: numbered, numFrames: 1 })).length, 4);
+  await writePng(path.join(numbered, 'cover.png'), 0, 'blur');
+  await assert.rejects(folderDataset({ root: numbered, numFrames: 1 }), re(`${path.join(numbered, 'cover.png')} does not fit the numbering`));
+  fs.rmSync(path.join(numbered, 'cover.png'));
+  fs.rmSync(path.join(numbered, 'img_003.png'));
+  await assert.rejects(folderDataset({ root: numbered, numFrames: 1 }), /jumps from img_002\.png to img_004\.png/);
+  const named = path.join(root, `named-${n++}`);
+  for (const name of ['alpha', 'beta', 'gamma']) await writePng(path.join(named, `${name}.png`), 0, 'blur');
+  assert.equal((await folderDataset({ root: named, numFrames: 1 })).length, 3);
+});
+
+test('truncated frames under verify: full say what is wrong, even when many are decoded at once', async () => {
+  const g = await freshGopro();
+  for (let i = 0; i < 8; i++) {
+    truncate(g.blur(i));
+    truncate(g.sharp(i));
+  }
+  await assert.rejects(goproDataset({ root: g.dir, verify: 'full' }), (e: unknown) => {
+    assert.ok(e instanceof DatasetProblemsError);
+    assert.equal(e.problems.length, 8);
+    // One problem per frame: its blurry and its sharp file, each with its own reason.
+    for (const p of e.problems) for (const part of p.split('; ')) assert.match(part, /^cannot decode \S+\.png: truncated or corrupt image data/);
+    assert.doesNotMatch(e.message, /Unknown error/);
+    return true;
+  });
+});
+
+test('symbolic link loops are named as such: a frame, and a video folder (skipBad: a warning)', async () => {
+  const g = await freshGopro();
+  fs.rmSync(g.blur(2));
+  fs.symlinkSync(g.blur(2), g.blur(2));
+  await assert.rejects(goproDataset({ root: g.dir }), re(`cannot read the image header of ${g.blur(2)}: symbolic link loop`));
+  fs.rmSync(g.blur(2));
+  await writePng(g.blur(2), 2, 'blur');
+
+  const loop = path.join(g.dir, 'L');
+  fs.symlinkSync(loop, loop);
+  await assert.rejects(goproDataset({ root: g.dir }), (e: unknown) => {
+    assert.ok(e instanceof DatasetProblemsError);
+    assert.deepEqual(e.problems, [`video folder ${loop} is a symbolic link loop`]);
+    return true;
+  });
+  const { warnings, hooks } = collect();
+  const ds = await goproDataset({ root: g.dir, skipBad: true }, hooks);
+  assert.deepEqual(ds.videos.map((v) => [v.name, v.samples]), [['L', 0], ['S', 8]]);
+  assert.deepEqual(warnings, [`gopro: skipping bad data: video folder ${loop} is a symbolic link loop`]);
+  // A link to a folder is followed as before.
+  fs.rmSync(loop);
+  fs.symlinkSync(path.join(g.dir, 'S'), loop);
+  assert.deepEqual((await goproDataset({ root: g.dir })).videos.map((v) => [v.name, v.samples]), [['L', 8], ['S', 8]]);
+});

@@ -102,13 +102,14 @@ function assertBuildFails(spec: object, patterns: readonly (string | RegExp)[]):
 
 test('flowNetStateDict maps both namings of the flow networks to model keys under the prefix', () => {
   const sd = { 'netExtractor.netOne.0.weight': 1, 'moduleSix.moduleUpfeat.bias': 2, 'network.netlike.0': 3 };
-  assert.deepEqual(flowNetStateDict(sd, 'flow_net.moduleNetwork.'), {
+  // The result has no prototype (a key is never taken for an inherited property): compare its entries.
+  assert.deepEqual({ ...flowNetStateDict(sd, 'flow_net.moduleNetwork.') }, {
     'flow_net.moduleNetwork.moduleExtractor.moduleOne.0.weight': 1,
     'flow_net.moduleNetwork.moduleSix.moduleUpfeat.bias': 2,
     // Only `net` followed by a capital is the later naming.
     'flow_net.moduleNetwork.network.netlike.0': 3,
   });
-  assert.deepEqual(flowNetStateDict({ 'netFeatures.netOne.0.weight': 'w' }, 'BIMNet.'), { 'BIMNet.moduleFeatures.moduleOne.0.weight': 'w' });
+  assert.deepEqual({ ...flowNetStateDict({ 'netFeatures.netOne.0.weight': 'w' }, 'BIMNet.') }, { 'BIMNet.moduleFeatures.moduleOne.0.weight': 'w' });
 });
 
 test('the default sink writes one warning line to stderr', () => {

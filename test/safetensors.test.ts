@@ -134,7 +134,8 @@ test('layout conversion: conv OIHW<->HWIO, convT [in,out,kh,kw]<->[kh,kw,out,in]
   assert.throws(() => fromPytorchLayout('bad', { shape: [3], data: new Float32Array(3) }, 'conv'), /'bad': a conv parameter must have rank 4/);
   const sd = { 'c.weight': oihw, 'u.weight': convT, 'c.bias': { shape: [4], data: new Float32Array(4) } };
   const kinds = { 'c.weight': 'conv', 'u.weight': 'convT', 'c.bias': 'plain' } as const;
-  assert.deepEqual(stateDictToPytorch(stateDictFromPytorch(sd, kinds), kinds), sd);
+  // The result has no prototype (see below): compare its entries.
+  assert.deepEqual({ ...stateDictToPytorch(stateDictFromPytorch(sd, kinds), kinds) }, sd);
 });
 
 test('toTensor / fromTensor keep shape, values and integer type', () => {
@@ -151,4 +152,99 @@ test('toTensor / fromTensor keep shape, values and integer type', () => {
   assert.deepEqual(ri.shape, []);
   tf.dispose([f, i]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+/** Writes `header` and then `dataBytes` of data (zeros, not written: the file is sparse). */
+function sparseFile(file: string, header: unknown, dataBytes: number): void {
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  fs.writeFileSync(file, Buffer.concat([len, h]));
+  fs.truncateSync(file, 8 + h.length + dataBytes);
+}
+
+test('a large file is checked from its header before any data is read, and only the tensors asked for are read', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-big-'));
+  try {
+    const GB = 2 ** 30;
+    const file = path.join(dir, 'big.safetensors');
+    // A 2-byte header ({}) in front of 1.5 GB that no tensor accounts for.
+    sparseFile(file, {}, 1.5 * GB);
+    let rss = process.memoryUsage().rss;
+    assert.throws(() => readSafetensors(file), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.match(e.message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+      assert.match(e.message, /1610612736 bytes of the data section belong to no tensor: \[0, 1610612736\), and the header lists no tensors/);
+      return true;
+    });
+    assert.ok(process.memoryUsage().rss - rss < 100 * 2 ** 20, `rss grew by ${process.memoryUsage().rss - rss} bytes`);
+
+    // A header that claims more data than the file holds (a cut-off download).
+    sparseFile(file, { t: { dtype: 'F32', shape: [2 ** 28], data_offsets: [0, GB] } }, 100);
+    assert.throws(() => readSafetensors(file), /big\.safetensors: tensor 't': data_offsets \[0, 1073741824\] out of range \(data section has 100 bytes\)/);
+    sparseFile(file, { t: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, 4);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(1n << 40n);
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, len, 0, 8, 0);
+    fs.closeSync(fd);
+    assert.throws(() => readSafetensors(file), /big\.safetensors: bad header length 1099511627776/);
+
+    // A valid 1 GB file: asking for its small tensor reads 8 bytes of data.
+    sparseFile(file, { big: { dtype: 'F32', shape: [2 ** 28], data_offsets: [0, GB] }, small: { dtype: 'F32', shape: [2], data_offsets: [GB, GB + 8] } }, GB + 8);
+    rss = process.memoryUsage().rss;
+    const { tensors } = readSafetensors(file, { select: (name) => name === 'small' });
+    assert.deepEqual(Object.keys(tensors), ['small']);
+    assert.deepEqual(Array.from(tensors.small!.data), [0, 0]);
+    assert.ok(process.memoryUsage().rss - rss < 100 * 2 ** 20, `rss grew by ${process.memoryUsage().rss - rss} bytes`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('malformed layouts: overlapping tensors, unreferenced bytes, a __proto__ tensor; errors name the file and the tensor', () => {
+  const f32 = (begin: number, end: number) => ({ dtype: 'F32', shape: [(end - begin) / 4], data_offsets: [begin, end] });
+  const cases: Array<[string, Record<string, unknown>, number, RegExp]> = [
+    ['overlap', { a: f32(0, 8), b: f32(4, 12) }, 12, /overlap\.st: tensor 'b': data_offsets \[4, 12\] overlap tensor 'a' \[0, 8\]/],
+    ['gap', { a: f32(0, 8), b: f32(12, 20) }, 20, /gap\.st: 4 bytes of the data section belong to no tensor: \[8, 12\), between tensor 'a' and tensor 'b'/],
+    ['leading', { b: f32(4, 12) }, 12, /leading\.st: 4 bytes of the data section belong to no tensor: \[0, 4\), before tensor 'b'/],
+    ['trailing', { a: f32(0, 8) }, 12, /trailing\.st: 4 bytes of the data section belong to no tensor: \[8, 12\), after tensor 'a'/],
+    ['proto', { ['__proto__']: f32(0, 8) }, 8, /proto\.st: tensor '__proto__': not a usable tensor name/],
+  ];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'st-bad-'));
+  try {
+    for (const [name, header, dataBytes, re] of cases) {
+      // JSON.stringify keeps an own '__proto__' key; an object literal's would set the prototype.
+      const h = name === 'proto' ? JSON.parse(`{"__proto__": ${JSON.stringify(f32(0, 8))}}`) : header;
+      assert.throws(() => parseSafetensors(rawFile(h, new Uint8Array(dataBytes)), `${name}.st`), re, name);
+      const file = path.join(dir, `${name}.st`);
+      fs.writeFileSync(file, rawFile(h, new Uint8Array(dataBytes)));
+      assert.throws(() => readSafetensors(file), re, name);
+    }
+    // A name given twice in the header: JSON keeps the last, so the first one's bytes are unaccounted for.
+    const text = `{"a": ${JSON.stringify(f32(0, 8))}, "a": ${JSON.stringify(f32(8, 16))}}`;
+    const dup = Buffer.concat([Buffer.alloc(8), Buffer.from(text), Buffer.alloc(16)]);
+    dup.writeBigUInt64LE(BigInt(text.length));
+    assert.throws(() => parseSafetensors(dup, 'dup.st'), /dup\.st: 8 bytes of the data section belong to no tensor: \[0, 8\), before tensor 'a'/);
+    // Zero-size tensors take no bytes and may sit anywhere, even between two others.
+    const ok = parseSafetensors(rawFile({ a: f32(0, 8), e: f32(8, 8), b: f32(8, 12) }, new Uint8Array(12)), 'ok.st');
+    assert.deepEqual(Object.keys(ok.tensors).sort(), ['a', 'b', 'e']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => serializeSafetensors(JSON.parse(`{"__proto__": {"shape": [1], "data": {}}}`)), /tensor '__proto__': not a usable tensor name/);
+});
+
+test('tensor tables have no prototype: names like constructor and __proto__ are ordinary keys', () => {
+  const t: RawTensor = { shape: [1], data: Float32Array.from([1]) };
+  const parsed = parseSafetensors(serializeSafetensors({ constructor: t, toString: t }), 'names.st');
+  assert.equal(Object.getPrototypeOf(parsed.tensors), null);
+  assert.deepEqual(Object.keys(parsed.tensors).sort(), ['constructor', 'toString']);
+  assert.equal(parsed.tensors.hasOwnProperty, undefined);
+  // Layout conversion keeps every key (an ordinary object would take '__proto__' as its prototype).
+  const sd = Object.fromEntries([['__proto__', t], ['constructor', t]]) as Record<string, RawTensor>;
+  for (const out of [stateDictFromPytorch(sd, {}), stateDictToPytorch(sd, {})]) {
+    assert.equal(Object.getPrototypeOf(out), null);
+    assert.deepEqual(Object.keys(out).sort(), ['__proto__', 'constructor']);
+  }
 });

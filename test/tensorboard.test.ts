@@ -4,10 +4,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { lastValueFrom, of } from 'rxjs';
 import { tf } from '../src/runtime/index.ts';
 import sharp from 'sharp';
+import type { TrainContext } from '../src/engine/context.ts';
+import type { SideBySide, TrainEvent } from '../src/engine/events.ts';
+import { tensorboard } from '../src/engine/hooks/tensorboard.ts';
 import { JsonlWriter, readJsonl } from '../src/io/jsonl.ts';
-import { FILE_VERSION, SummaryWriter, crc32c, encodeEvent, frameRecord, maskedCrc32c, type RawImage } from '../src/io/tensorboard.ts';
+import { FILE_VERSION, SummaryWriter, crc32c, encodeEvent, frameRecord, maskedCrc32c } from '../src/io/tensorboard.ts';
 import { decodeEvent, listEventFiles, readEvents, readRecords } from './helpers/tensorboard.ts';
 
 /** PNG bytes from sharp, as a plain Uint8Array (what the event decoder returns). */
@@ -76,7 +80,8 @@ test('SummaryWriter writes scalars and images that read back with valid CRCs', a
     w.scalar('psnr', 28.5, 1);
     w.scalar('loss', 0.05, 2);
     const rgb = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) & 0xff);
-    w.image('sample', { rgb, height: 4, width: 3 }, 2);
+    const sample = await sharpPng(rgb, 3, 4, 3);
+    w.image('sample', sample, 2);
     const gray = await sharpPng(Uint8Array.of(0, 128, 255, 7), 2, 2, 1);
     w.image('gray', gray, 3);
     w.close();
@@ -105,6 +110,7 @@ test('SummaryWriter writes scalars and images that read back with valid CRCs', a
     assert.equal(image.tag, 'sample');
     assert.equal(events[4]!.step, 2);
     assert.deepEqual({ ...image.image!, encodedImageString: undefined }, { height: 4, width: 3, colorspace: 3, encodedImageString: undefined });
+    assert.deepEqual(image.image!.encodedImageString, sample);
     assert.deepEqual((await decodePng(image.image!.encodedImageString)).data, rgb);
     const grayValue = events[5]!.summary![0]!;
     assert.deepEqual([grayValue.image!.height, grayValue.image!.width, grayValue.image!.colorspace], [2, 2, 1]);
@@ -114,21 +120,20 @@ test('SummaryWriter writes scalars and images that read back with valid CRCs', a
   }
 });
 
-test('image summaries of raw pixels are PNGs that sharp and TensorFlow decode exactly', async () => {
+test('image summaries record the size and channels of PNG bytes, which sharp and TensorFlow decode exactly', async () => {
   const dir = tempDir();
   try {
     const w = new SummaryWriter(dir, { now: fakeClock() });
-    const images: RawImage[] = [];
+    const images: Array<{ data: Uint8Array; width: number; height: number; channels: 1 | 2 | 3 | 4 }> = [];
     for (const channels of [1, 2, 3, 4] as const) {
       const [width, height] = [13, 9];
-      // Noise plus ramps, so row differences wrap around in both directions.
       const data = Uint8Array.from({ length: width * height * channels }, (_, i) => (i % 7 < 3 ? (i * 2654435761) >>> 24 : i * 3 + Math.floor(i / (width * channels))) & 0xff);
       images.push({ data, width, height, channels });
-      w.image(`c${channels}`, images.at(-1)!, channels);
+      w.image(`c${channels}`, await sharpPng(data, width, height, channels), channels);
     }
-    assert.throws(() => w.image('short', { rgb: new Uint8Array(5), height: 1, width: 2 }, 9), /image short: 2x1x3 needs 6 bytes, got 5/);
-    assert.throws(() => w.image('empty', { data: new Uint8Array(0), width: 0, height: 1, channels: 3 }, 9), /bad size 0x1/);
     assert.throws(() => w.image('gif', new TextEncoder().encode('GIF89a................................'), 9), /image gif: not PNG bytes/);
+    // Raw pixels are not accepted (JavaScript callers can pass anything).
+    assert.throws(() => w.image('raw', { rgb: new Uint8Array(6), height: 1, width: 2 } as unknown as Uint8Array, 9), /image raw: not PNG bytes/);
     // Palette PNGs decode to RGB.
     const palette = await sharp(images[2]!.data, { raw: { width: 13, height: 9, channels: 3 } }).png({ palette: true, colours: 4 }).toBuffer();
     w.image('palette', palette, 5);
@@ -149,6 +154,38 @@ test('image summaries of raw pixels are PNGs that sharp and TensorFlow decode ex
     }
     const p = events[4]!.summary![0]!.image!;
     assert.deepEqual([p.width, p.height, p.colorspace], [13, 9, 3]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the tensorboard hook writes validation images encoded by sharp, even when the stream has already ended', async () => {
+  const dir = tempDir();
+  try {
+    const waits: Array<Promise<unknown>> = [];
+    const ctx = { setup: { workDir: dir }, wait: (p: Promise<unknown>) => void waits.push(p) } as unknown as TrainContext;
+    const validation = (images: SideBySide[]): TrainEvent => ({ type: 'validation', ctx, epoch: 0, iteration: 5, psnr: 30, ssim: 0.9, perVideo: {}, seconds: 1, images });
+    const rgb = Float32Array.from({ length: 2 * 3 * 3 }, (_, i) => i / 17);
+    // The stream completes, and the hook's finalize runs, before the encoding resolves.
+    await lastValueFrom(of(validation([{ name: 'a', height: 2, width: 3, rgb }])).pipe(tensorboard({ logDir: path.join(dir, 'good') })));
+    assert.equal(waits.length, 1);
+    await waits[0];
+    await new Promise(setImmediate); // the close queued behind the write
+    const [file] = listEventFiles(path.join(dir, 'good'));
+    const values = readEvents(file!, { strict: true }).flatMap((e) => (e.summary ?? []).map((v) => ({ step: e.step, ...v })));
+    assert.deepEqual(
+      values.map((v) => v.tag),
+      ['val/psnr', 'val/ssim', 'val_images/a'],
+    );
+    const image = values[2]!;
+    assert.equal(image.step, 5);
+    assert.deepEqual([image.image!.width, image.image!.height, image.image!.colorspace], [3, 2, 3]);
+    assert.deepEqual((await decodePng(image.image!.encodedImageString)).data, Uint8Array.from(rgb, (x) => Math.round(x * 255)));
+
+    // An image whose pixels do not match its size fails the work the run waits for.
+    await lastValueFrom(of(validation([{ name: 'b', height: 2, width: 3, rgb: new Float32Array(5) }])).pipe(tensorboard({ logDir: path.join(dir, 'bad') })));
+    assert.equal(waits.length, 2);
+    await assert.rejects(waits[1]!, /encode: 3x2x3 needs 18 bytes, got 5/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -281,13 +318,14 @@ test('JsonlWriter appends whole lines; readJsonl skips torn lines with a warning
 // Optional cross-check with TensorBoard's own reader, only where Python has it installed.
 const hasPythonTensorboard = spawnSync('python3', ['-c', 'import tensorboard'], { stdio: 'ignore' }).status === 0;
 
-test('TensorBoard (Python) reads our file', { skip: hasPythonTensorboard ? false : 'python3 tensorboard package not installed' }, () => {
+test('TensorBoard (Python) reads our file', { skip: hasPythonTensorboard ? false : 'python3 tensorboard package not installed' }, async () => {
   const dir = tempDir();
   try {
+    const png = await sharpPng(new Uint8Array(2 * 2 * 3).fill(200), 2, 2, 3);
     const w = new SummaryWriter(dir);
     w.scalar('loss', 0.5, 1);
     w.scalar('loss', 0.25, 2);
-    w.image('img', { rgb: new Uint8Array(2 * 2 * 3).fill(200), height: 2, width: 2 }, 2);
+    w.image('img', png, 2);
     w.close();
     const script = [
       'import json, sys',

@@ -63,20 +63,15 @@ for (const [name, c] of Object.entries(cases)) {
   test(`${name} trains through the engine: the loss falls and a step leaks no tensors`, async () => {
     const size = c.size ?? 32;
     const data = (seed: number) => syntheticDataset({ videos: 2, samplesPerVideo: 2, numFrames: c.frames, gtFrames: c.gt, height: size, width: size, seed }, 'train');
-    const setup = smallSetup({ model: c.build(), strategy: c.strategy, train: data(3), val: undefined, run: { unit: 'iteration', length: c.iterations ?? 16 }, lr: () => c.lr ?? 2e-3 });
-    try {
-      const steps = (await lastValueFrom(train(setup).pipe(toArray()))).filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
-      const k = 4;
-      const first = steps.slice(0, k).reduce((a, b) => a + b) / k;
-      const last = steps.slice(-k).reduce((a, b) => a + b) / k;
-      assert.ok(last < first, `${name}: loss did not fall (${steps.map((v) => v.toFixed(4)).join(', ')})`);
-      const batch = (await epochBatches(setup.train, { batchSize: 2, shuffle: false, seed: 0, dropLast: true }, 0).next()).value!;
-      const before = tf.memory().numTensors;
-      trainStep(setup, batch, 1e-3, Rng.seeded(1));
-      assert.equal(tf.memory().numTensors, before);
-    } finally {
-      setup.model.dispose();
-      setup.optimizer.dispose();
-    }
+    await using setup = smallSetup({ model: c.build(), strategy: c.strategy, train: data(3), val: undefined, run: { unit: 'iteration', length: c.iterations ?? 16 }, lr: () => c.lr ?? 2e-3 });
+    const steps = (await lastValueFrom(train(setup).pipe(toArray()))).filter((e): e is StepEvent => e.type === 'step').map((e) => e.loss);
+    const k = 4;
+    const first = steps.slice(0, k).reduce((a, b) => a + b) / k;
+    const last = steps.slice(-k).reduce((a, b) => a + b) / k;
+    assert.ok(last < first, `${name}: loss did not fall (${steps.map((v) => v.toFixed(4)).join(', ')})`);
+    const batch = (await epochBatches(setup.train, { batchSize: 2, shuffle: false, seed: 0, dropLast: true }, 0).next()).value!;
+    const before = tf.memory().numTensors;
+    trainStep(setup, batch, 1e-3, Rng.seeded(1));
+    assert.equal(tf.memory().numTensors, before);
   });
 }

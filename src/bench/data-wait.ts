@@ -9,7 +9,7 @@ import { adam } from '../optim/adam.ts';
 import { charbonnier } from '../losses/index.ts';
 import { singleScale } from '../engine/strategy.ts';
 import { trainStep } from '../engine/step.ts';
-import type { TrainSetup } from '../engine/setup.ts';
+import { trainSetup, type TrainSetupParts } from '../engine/setup.ts';
 import { openParallelLoader } from '../data/parallel-loader.ts';
 import { Rng } from '../util/rng.ts';
 import { goproBenchSource, makeFrames } from './loader.ts';
@@ -24,8 +24,14 @@ export async function* dataWaitRows(opts: { workers?: number; steps?: number; ba
     await makeFrames(root, 4 + batchSize * 2);
     return openParallelLoader(goproBenchSource(root, 5, 256), { workers });
   })();
-  const model = dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0);
-  const setup = { model, strategy: singleScale, loss: [{ name: 'charbonnier', weight: 1, fn: charbonnier() }], optimizer: adam() } as unknown as TrainSetup;
+  // Only the parts a training step reads, plus the loader, so that disposing the setup releases all.
+  const setup = trainSetup({
+    model: dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 0),
+    strategy: singleScale,
+    loss: [{ name: 'charbonnier', weight: 1, fn: charbonnier() }],
+    optimizer: adam(),
+    close: () => loader.close(),
+  } as unknown as TrainSetupParts);
   try {
     let waited = 0;
     let stepped = 0;
@@ -57,9 +63,7 @@ export async function* dataWaitRows(opts: { workers?: number; steps?: number; ba
       overheadPct: round((100 * waited) / stepped, 2),
     };
   } finally {
-    model.dispose();
-    setup.optimizer.dispose();
-    await loader.close();
+    await setup.dispose();
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ import { datasetSource, openParallelLoader, type DatasetSource } from '../data/p
 import type { LoaderOptions } from '../data/loader.ts';
 import { defaultImagesDir, listPhotos } from '../synth/photo.ts';
 import { peakRssMb } from './timing.ts';
+import { siblingModule } from '../util/module-url.ts';
 
 export interface LoaderBenchOptions {
   /** Worker counts to measure (default [0, 1, 2]; 0 is the in-process baseline). */
@@ -51,7 +52,7 @@ export async function makeFrames(root: string, count: number): Promise<void> {
 
 /** The GoPro reader on `root` with the recipes' augmentation, as a worker-loadable source. */
 export function goproBenchSource(root: string, numFrames: number, crop: number): DatasetSource {
-  return datasetSource(new URL('../data/readers.ts', import.meta.url), 'goproDataset', {
+  return datasetSource(siblingModule('../data/readers.ts', import.meta.url), 'goproDataset', {
     root,
     name: 'gopro-bench',
     sampling: 'n_c',

@@ -64,6 +64,6 @@ export function formatDoctor(r: DoctorReport): string {
     `self-test    ${r.selfTest.ok ? `ok (${r.selfTest.ms} ms)` : `FAILED: ${r.selfTest.error}`}`,
   ];
   for (const f of r.fallbacks) lines.push(`fallback     ${f}`);
-  if (r.backend !== 'tensorflow') lines.push('', `The native runtime is not active: run \`${SETUP_COMMAND}\` (see README, "Troubleshooting").`);
+  if (r.backend !== 'tensorflow') lines.push('', `The native runtime is not active: run \`${SETUP_COMMAND}\` (see docs/runtime.md, "Troubleshooting").`);
   return lines.join('\n');
 }

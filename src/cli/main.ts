@@ -1,14 +1,10 @@
 #!/usr/bin/env -S npx tsx
-// The `simdeblur` command line. Each subcommand lives in its own module.
+// The `simdeblur` command line. Each subcommand lives in its own module, imported when the
+// command runs: most load TensorFlow, which `setup` must not (it replaces the native library).
 import { parseArgs } from 'node:util';
-import { doctorReport, formatDoctor } from './doctor.ts';
-import { runBench } from './bench.ts';
-import { runParity } from '../models/parity.ts';
-import { trainCommand } from './train.ts';
-import { testCommand } from './test.ts';
-import { synthCommand } from './synth.ts';
+import { EXIT_USAGE, UsageError, exitStatusOf } from './exit.ts';
 
-const USAGE = `usage: simdeblur <command> [options]
+const USAGE = `usage: simdeblur <command> [options] [--verbose]
 
 commands:
   train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard]
@@ -18,26 +14,33 @@ commands:
   synth --layout gopro|dvd|reds|bsd --out DIR --videos N --frames M --size WxH --seed S [--images DIR] ...
                                         write a motion-blur dataset made from photographs (docs/synth.md)
   doctor [--json]                       show the TensorFlow runtime in use and check it works
+  setup [--gpu] [--from-wheel] [--wheel FILE] [--force]
+                                        install the native TensorFlow runtime (docs/runtime.md)
   parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
   bench [--backends a,b] [--only conv,models,ops,loader,data-wait] [--models dbn,edvr,...] [--runs N]
                                         print benchmark rows as JSON lines
+
+  --verbose (any command)               also show TensorFlow's start-up and INFO log lines
 `;
 
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, Command> = {
-  train: trainCommand,
-  test: testCommand,
-  synth: synthCommand,
+  train: async (args) => (await import('./train.ts')).trainCommand(args),
+  test: async (args) => (await import('./test.ts')).testCommand(args),
+  synth: async (args) => (await import('./synth.ts')).synthCommand(args),
+  setup: async (args) => (await import('../setup/command.ts')).setupCommand(args),
   async doctor(args) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+    const { doctorReport, formatDoctor } = await import('./doctor.ts');
     const report = doctorReport();
     console.log(values.json ? JSON.stringify(report) : formatDoctor(report));
     return report.selfTest.ok ? 0 : 1;
   },
   async parity(args) {
     const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-    if (positionals.length === 0) throw new Error('usage: simdeblur parity DIR [DIR...]');
+    if (positionals.length === 0) throw new UsageError('usage: simdeblur parity DIR [DIR...]');
+    const { runParity } = await import('../models/parity.ts');
     let ok = true;
     for (const dir of positionals) {
       const r = runParity(dir);
@@ -53,28 +56,36 @@ const commands: Record<string, Command> = {
     });
     const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
     const runs = values.runs === undefined ? undefined : Number(values.runs);
-    if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new Error(`--runs: expected a positive integer, got "${values.runs}"`);
+    if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new UsageError(`--runs: expected a positive integer, got "${values.runs}"`);
+    const { runBench } = await import('./bench.ts');
     await runBench({ backends: list(values.backends), only: list(values.only), models: list(values.models), runs }, (row) => console.log(JSON.stringify(row)));
     return 0;
   },
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  // Commands load TensorFlow when they are imported, so level 0 set here also shows the lines
+  // it prints while loading (which are otherwise held back, see src/runtime/quiet.ts).
+  if (argv.includes('--verbose')) process.env.TF_CPP_MIN_LOG_LEVEL = '0';
+  const [name, ...rest] = argv.filter((a) => a !== '--verbose');
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    if (name === undefined) {
+      process.stderr.write(USAGE);
+      return EXIT_USAGE;
+    }
     process.stdout.write(USAGE);
-    return name === undefined ? 1 : 0;
+    return 0;
   }
   const cmd = commands[name];
   if (!cmd) {
     process.stderr.write(`simdeblur: unknown command '${name}'\n${USAGE}`);
-    return 2;
+    return EXIT_USAGE;
   }
   try {
     return await cmd(rest);
   } catch (err) {
     process.stderr.write(`simdeblur ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return exitStatusOf(err);
   }
 }
 

@@ -2,6 +2,7 @@
 // directly (`npx tsx recipes/dbn-dvd.ts [train options]`) trains it, like `simdeblur train`.
 import { fileURLToPath } from 'node:url';
 import { isMain } from './recipe-file.ts';
+import { exitStatusOf } from './exit.ts';
 
 export { loadRecipe, isMain } from './recipe-file.ts';
 
@@ -14,5 +15,11 @@ export async function runIfMain(metaUrl: string, value: unknown): Promise<void> 
   if (!isMain(metaUrl)) return;
   // Loaded only when training: a recipe imported for its value does not load the engine.
   const { trainValue } = await import('./train.ts');
-  process.exitCode = await trainValue(value, fileURLToPath(metaUrl), process.argv.slice(2));
+  try {
+    process.exitCode = await trainValue(value, fileURLToPath(metaUrl), process.argv.slice(2));
+  } catch (err) {
+    // As `simdeblur train` reports it: a message and an exit status, not an uncaught error.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = exitStatusOf(err);
+  }
 }

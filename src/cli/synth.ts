@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { synthesize, type SynthOptions, type SynthProgress } from '../synth/synthesize.ts';
 import { isLayoutName, layoutNames } from '../synth/layout.ts';
 import type { SubFrames } from '../synth/video.ts';
+import { UsageError } from './exit.ts';
 
 export const SYNTH_USAGE = `usage: simdeblur synth --layout gopro|dvd|reds|bsd --out DIR --videos N --frames M --size WxH [options]
 
@@ -29,7 +30,7 @@ function int(name: string, v: string | undefined, min: number, max = Number.MAX_
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`--${name}: expected an integer${max < Number.MAX_SAFE_INTEGER ? ` in ${min}..${max}` : ` >= ${min}`}, got "${v}"`);
+    throw new UsageError(`--${name}: expected an integer${max < Number.MAX_SAFE_INTEGER ? ` in ${min}..${max}` : ` >= ${min}`}, got "${v}"`);
   }
   return n;
 }
@@ -43,12 +44,12 @@ function definedOnly<T extends Record<string, number | undefined>>(o: T): Partia
 function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new Error(`--${name}: expected ${what}, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new UsageError(`--${name}: expected ${what}, got "${v}"`);
   return n;
 }
 
 function required<T>(name: string, v: T | undefined): T {
-  if (v === undefined) throw new Error(`--${name} is required\n${SYNTH_USAGE}`);
+  if (v === undefined) throw new UsageError(`--${name} is required\n${SYNTH_USAGE}`);
   return v;
 }
 
@@ -56,7 +57,7 @@ function size(v: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/i.exec(v.trim());
   const width = Number(m?.[1]);
   const height = Number(m?.[2]);
-  if (!m || width < 1 || height < 1) throw new Error(`--size: expected WIDTHxHEIGHT with positive integers (e.g. 1280x720), got "${v}"`);
+  if (!m || width < 1 || height < 1) throw new UsageError(`--size: expected WIDTHxHEIGHT with positive integers (e.g. 1280x720), got "${v}"`);
   return { width, height };
 }
 
@@ -90,25 +91,25 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
       },
     }));
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${SYNTH_USAGE}`);
+    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${SYNTH_USAGE}`);
   }
   const layout = required('layout', values.layout);
-  if (!isLayoutName(layout)) throw new Error(`--layout: expected one of ${layoutNames.join(', ')}, got "${layout}"`);
+  if (!isLayoutName(layout)) throw new UsageError(`--layout: expected one of ${layoutNames.join(', ')}, got "${layout}"`);
   const out = required('out', values.out);
-  if (out.trim() === '') throw new Error('--out: expected a folder, got an empty string');
+  if (out.trim() === '') throw new UsageError('--out: expected a folder, got an empty string');
   const { width, height } = size(required('size', values.size));
   const sf = values['sub-frames'];
   let subFrames: SubFrames | undefined;
   if (sf !== undefined && sf.trim() !== 'auto') {
     subFrames = int('sub-frames', sf, 1);
-    if (subFrames! % 2 !== 1) throw new Error(`--sub-frames: expected 'auto' or an odd integer (the middle sub-frame is the sharp frame), got "${sf}"`);
+    if (subFrames! % 2 !== 1) throw new UsageError(`--sub-frames: expected 'auto' or an odd integer (the middle sub-frame is the sharp frame), got "${sf}"`);
   } else if (sf !== undefined) {
     subFrames = 'auto';
   }
   const averaging = values.averaging;
-  if (averaging !== undefined && averaging !== 'linear' && averaging !== 'plain') throw new Error(`--averaging: expected linear or plain, got "${averaging}"`);
+  if (averaging !== undefined && averaging !== 'linear' && averaging !== 'plain') throw new UsageError(`--averaging: expected linear or plain, got "${averaging}"`);
   const split = values.split;
-  if (split !== undefined && split !== 'train' && split !== 'test' && split !== 'both') throw new Error(`--split: expected train, test or both, got "${split}"`);
+  if (split !== undefined && split !== 'train' && split !== 'test' && split !== 'both') throw new UsageError(`--split: expected train, test or both, got "${split}"`);
   const speed = num('speed', values.speed, (n) => n >= 0, 'a number >= 0');
   const direction = num('direction', values.direction, Number.isFinite, 'a number of degrees');
   const drift = num('drift', values.drift, (n) => n >= 0, 'a number >= 0');

@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import { interpret } from '../engine/interpret.ts';
 import { evaluate, type EvalResult } from '../engine/evaluate.ts';
 import { loadWeights, readCheckpointState } from '../engine/checkpoint.ts';
-import { readSafetensors } from '../io/safetensors.ts';
+import { readSafetensors, tensorTable } from '../io/safetensors.ts';
 import { loadStateDict } from '../models/model.ts';
 import { decodeRecipe, loadRecipe } from './recipe-file.ts';
+import { EXIT_USAGE, UsageError } from './exit.ts';
 
 export function formatTable(r: EvalResult): string {
   const rows = Object.entries(r.perVideo).map(([v, m]) => [v, m.frames.toString(), m.psnr.toFixed(2), m.ssim.toFixed(4)]);
@@ -25,18 +26,19 @@ export async function testCommand(args: string[]): Promise<number> {
     options: { checkpoint: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, 'no-ema': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
   });
   const file = positionals[0];
-  if (!file || !values.checkpoint) throw new Error('usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]');
+  if (!file || !values.checkpoint) throw new UsageError('usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]');
   const exp = decodeRecipe(await loadRecipe(file), file, values.set);
-  if (!exp) return 2;
+  if (!exp) return EXIT_USAGE;
   const ckpt = values.checkpoint;
   const state = readCheckpointState(ckpt);
   await using setup = await interpret(exp, { evalOnly: true });
-  if (!setup.val) throw new Error(`${file} has no validation dataset (data.val) to test on`);
+  if (!setup.val) throw new UsageError(`${file} has no validation dataset (data.val) to test on`);
   loadWeights(setup.model, path.join(ckpt, 'weights.safetensors'));
   const useEma = state.emaMeta !== null && !values['no-ema'];
   if (useEma) {
     // The EMA weights are what validation used during training.
-    const ema = Object.fromEntries(Object.entries(readSafetensors(path.join(ckpt, 'optimizer.safetensors')).tensors).filter(([k]) => k.startsWith('ema/')).map(([k, v]) => [k.slice(4), v]));
+    const { tensors } = readSafetensors(path.join(ckpt, 'optimizer.safetensors'), { select: (k) => k.startsWith('ema/') });
+    const ema = tensorTable(Object.entries(tensors).map(([k, v]) => [k.slice(4), v] as const));
     loadStateDict(setup.model, ema, { layout: 'ours', strict: false });
   }
   const t0 = Date.now();

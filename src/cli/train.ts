@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { fit } from '../engine/fit.ts';
 import { decodeRecipe, loadRecipe } from './recipe-file.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 
 export const TRAIN_OPTIONS = {
   set: { type: 'string', multiple: true, default: [] as string[] },
@@ -16,8 +17,11 @@ export const TRAIN_OPTIONS = {
 /** Trains a recipe's value with the command line's train options; returns the exit status. */
 export async function trainValue(value: unknown, source: string, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: TRAIN_OPTIONS, allowPositionals: false });
+  if (values.resume && values['resume-from'] !== undefined) {
+    throw new UsageError('--resume and --resume-from cannot be used together: --resume takes the newest checkpoint of the work dir, --resume-from the one named');
+  }
   const exp = decodeRecipe(value, source, values.set);
-  if (!exp) return 2;
+  if (!exp) return EXIT_USAGE;
   try {
     const summary = await fit(exp, {
       ...(values['work-dir'] !== undefined ? { workDir: values['work-dir'] } : {}),
@@ -28,15 +32,16 @@ export async function trainValue(value: unknown, source: string, args: string[])
       handleSignals: true,
     });
     console.log(JSON.stringify(summary));
-    return 0;
+    // With handleSignals and no AbortSignal of ours, only Ctrl-C stops a run early.
+    return summary.reason === 'stopped' ? EXIT_INTERRUPTED : EXIT_OK;
   } catch (err) {
     process.stderr.write(`training failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return EXIT_FAILED;
   }
 }
 
 export async function trainCommand(args: string[]): Promise<number> {
   const [file, ...rest] = args;
-  if (file === undefined || file.startsWith('-')) throw new Error('usage: simdeblur train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard]');
+  if (file === undefined || file.startsWith('-')) throw new UsageError('usage: simdeblur train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard]');
   return trainValue(await loadRecipe(file), file, rest);
 }

@@ -32,15 +32,20 @@ function numberCodec(name: string, ok: (n: number) => boolean): t.Type<number, n
 
 /** Any finite number. */
 export const FiniteNumber = numberCodec('number', () => true);
+/** An integer greater than zero. */
 export const PositiveInt = numberCodec('positive integer', (n) => Number.isInteger(n) && n > 0);
+/** An integer greater than or equal to zero. */
 export const NonNegInt = numberCodec('non-negative integer', (n) => Number.isInteger(n) && n >= 0);
+/** A finite number greater than zero. */
 export const PositiveNumber = numberCodec('positive number', (n) => n > 0);
+/** A finite number greater than or equal to zero. */
 export const NonNegNumber = numberCodec('non-negative number', (n) => n >= 0);
 /** The closed interval [0, 1]. */
 export const Probability = numberCodec('number in [0, 1]', (n) => n >= 0 && n <= 1);
 /** The half-open interval [0, 1), for rates that must stay below one (Adam betas, EMA-like factors). */
 export const UnitInterval = numberCodec('number in [0, 1)', (n) => n >= 0 && n < 1);
 
+/** A string of at least one character. */
 export const NonEmptyString = new t.Type<string, string, unknown>(
   'non-empty string',
   (u): u is string => typeof u === 'string' && u.length > 0,
@@ -48,7 +53,9 @@ export const NonEmptyString = new t.Type<string, string, unknown>(
   t.identity,
 );
 
+/** A boolean (`t.boolean`). */
 export const Bool = t.boolean;
+/** Any string, empty included (`t.string`). */
 export const Str = t.string;
 
 /** One of a fixed set of strings, named `one of a, b, c`. */
@@ -60,6 +67,10 @@ export class OneOfType<V extends string> extends t.Type<V, V, unknown> {
   }
 }
 
+/**
+ * A codec accepting exactly one of the given string `values`; its name (`one of a, b, c`) appears in
+ * error messages.
+ */
 export function oneOf<const V extends readonly [string, ...string[]]>(...values: V): OneOfType<V[number]> {
   return new OneOfType<V[number]>(values);
 }
@@ -124,6 +135,10 @@ function acceptsMissing(codec: t.Mixed): boolean {
 export interface HasInput<I> {
   readonly _input?: I;
 }
+/**
+ * The type a user may write for codec `C`: its input type where it carries one (keys with defaults
+ * optional), else its decoded type.
+ */
 export type InputOf<C> = C extends HasInput<infer I> ? (unknown extends I ? TypeOfAny<C> : I) : TypeOfAny<C>;
 type TypeOfAny<C> = C extends t.Type<infer A, unknown, unknown> ? A : never;
 
@@ -180,14 +195,20 @@ type WithOptional<T, K extends PropertyKey> = T extends object ? Simplify<Omit<T
 // Strict records
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** The decoded type of a strict record: the keys of `R` required, those of `O` optional. */
 export type StrictTypeOf<R extends t.Props, O extends t.Props> = Simplify<
   { [K in keyof R]: t.TypeOf<R[K]> } & { [K in keyof O]?: t.TypeOf<O[K]> }
 >;
+/** The encoded type of a strict record: the keys of `R` required, those of `O` optional. */
 export type StrictOutputOf<R extends t.Props, O extends t.Props> = Simplify<
   { [K in keyof R]: t.OutputOf<R[K]> } & { [K in keyof O]?: t.OutputOf<O[K]> }
 >;
 /** Required keys that a user may leave out: their codec's defaults make a complete value. */
 type DefaultedKeys<R extends t.Props> = { [K in keyof R]: R[K] extends { readonly _optional: true } ? K : never }[keyof R];
+/**
+ * What a user may write for a strict record: the keys of `R` required unless their codec supplies a
+ * default, those of `O` optional.
+ */
 export type StrictInputOf<R extends t.Props, O extends t.Props> = Simplify<
   { [K in Exclude<keyof R, DefaultedKeys<R>>]: InputOf<R[K]> } & { [K in DefaultedKeys<R>]?: InputOf<R[K]> } & { [K in keyof O]?: InputOf<O[K]> }
 >;
@@ -263,6 +284,10 @@ export class StrictType<R extends t.Props, O extends t.Props> extends t.Type<Str
   }
 }
 
+/**
+ * An exact record codec ({@link StrictType}) with `required` and `optional` keys; unknown keys fail,
+ * and `name` appears in error messages.
+ */
 export function strict<R extends t.Props, O extends t.Props = {}>(required: R, optional?: O, name = 'object'): StrictType<R, O> {
   return new StrictType(name, required, optional ?? ({} as O));
 }

@@ -92,6 +92,7 @@ export const ExperimentCodec = ExperimentFields;
 export type Experiment = t.TypeOf<typeof ExperimentCodec>;
 /** What `experiment(...)` accepts: the keys with defaults are optional. */
 export type ExperimentInput = InputOf<typeof ExperimentCodec>;
+/** The decoded `data` section of an experiment. */
 export type DataSection = Experiment['data'];
 
 /**

@@ -9,6 +9,7 @@ import { decodeExperiment, defaultWorkDir, type Experiment } from './experiment.
 
 export { decodeExperiment } from './experiment.ts';
 
+/** A parsed `--set` override: the key path to set and the value to set there. */
 export interface Override {
   readonly path: readonly string[];
   readonly value: unknown;

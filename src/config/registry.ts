@@ -13,13 +13,20 @@ import { isPlainObject, keyFailure, ownValue, StrictType, withChecks, withDefaul
 import type { Problem, StrictTypeOf } from './codecs.ts';
 import { decodeOrThrow, decodeWith, showValue } from './errors.ts';
 
+/** Every kind of component an experiment is assembled from, in a fixed order. */
 export const componentKinds = ['model', 'loss', 'optimizer', 'schedule', 'dataset', 'augmentation', 'strategy'] as const;
+/**
+ * One of {@link componentKinds}: `model`, `loss`, `optimizer`, `schedule`, `dataset`, `augmentation`
+ * or `strategy`.
+ */
 export type ComponentKind = (typeof componentKinds)[number];
 
+/** What a model builder receives besides its spec. */
 export interface ModelContext {
   /** Seed of the initial weights. */
   readonly seed: number;
 }
+/** What a learning-rate schedule builder receives besides its spec. */
 export interface ScheduleContext {
   /** The optimizer spec's `lr`. */
   readonly baseLr: number;
@@ -37,6 +44,10 @@ export interface TypedKinds {
   optimizer: { context: undefined; built: Optimizer };
   schedule: { context: ScheduleContext; built: LrAt };
 }
+/**
+ * The component kinds whose build context and result are typed here: `model`, `loss`, `optimizer` and
+ * `schedule`.
+ */
 export type TypedKind = keyof TypedKinds;
 /** Kinds whose context and result are defined by the layers above (engine, data wiring). */
 export type OpenKind = Exclude<ComponentKind, TypedKind>;
@@ -63,6 +74,10 @@ export type Builder<K extends ComponentKind, S> = K extends TypedKind
 /** What a combinator accepts: every parameter, those with a default optional. */
 export type ComponentInput<P, D> = Simplify<Omit<P, keyof D> & Partial<Pick<P, Extract<keyof D, keyof P>>>>;
 
+/**
+ * What `defineComponent` takes: the kind and `type` tag, the parameter codec with defaults and
+ * cross-parameter checks, and the builder that turns a full spec into the component.
+ */
 export interface ComponentDefinition<K extends ComponentKind, T extends string, R extends t.Props, O extends t.Props, DK extends keyof StrictTypeOf<R, O>> {
   readonly kind: K;
   readonly type: T;
@@ -183,6 +198,10 @@ export function registeredTypes(kind: ComponentKind): string[] {
   return [...kindMap(kind).keys()];
 }
 
+/**
+ * A registered component as listed by `listComponents`: its kind, type, description, required and
+ * optional parameter names, and defaults.
+ */
 export interface ComponentInfo {
   readonly kind: ComponentKind;
   readonly type: string;

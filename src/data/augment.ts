@@ -14,6 +14,10 @@
 import type { Rng } from '../util/rng.ts';
 import type { Rect } from './image.ts';
 
+/**
+ * One transform of an augmentation list, as a plain JSON value; each draws once per sample and applies
+ * to every frame alike.
+ */
 export type AugmentSpec =
   /** A random `[height, width]` window; top then left drawn uniformly (inclusive bounds). */
   | { readonly type: 'crop'; readonly size: readonly [number, number] }
@@ -33,13 +37,19 @@ export type AugmentType = AugmentSpec['type'];
 // ---------------------------------------------------------------------------------------
 // Combinators (plain values, so a recipe stays JSON).
 
+/** A random crop to `size` pixels: one number for a square, or `[height, width]`. */
 export function randomCrop(size: number | readonly [number, number]): AugmentSpec {
   return { type: 'crop', size: typeof size === 'number' ? [size, size] : [size[0], size[1]] };
 }
+/** A left-right mirror with probability `p` (default 0.5). */
 export const hflip = (p = 0.5): AugmentSpec => ({ type: 'hflip', p });
+/** A top-bottom mirror with probability `p` (default 0.5). */
 export const vflip = (p = 0.5): AugmentSpec => ({ type: 'vflip', p });
+/** Reverses the frame order of a clip with probability `p` (default 0.5). */
 export const temporalReverse = (p = 0.5): AugmentSpec => ({ type: 'reverse', p });
+/** Swaps H and W with probability `p` (default 0.5): the original code's `RandomRotation90`. */
 export const transpose = (p = 0.5): AugmentSpec => ({ type: 'transpose', p });
+/** A 90° counter-clockwise rotation with probability `p` (default 0.5). */
 export const rot90 = (p = 0.5): AugmentSpec => ({ type: 'rot90', p });
 
 const ORIGINAL_ORDER: readonly AugmentType[] = ['crop', 'hflip', 'vflip', 'reverse', 'transpose', 'rot90'];

@@ -10,6 +10,10 @@ import { samplingModes } from './sampling.ts';
 import { Bool, NonEmptyString, oneOf, pairOf, PositiveInt, PositiveNumber, Probability, strict } from '../config/codecs.ts';
 import { buildComponent, defineComponent, type ComponentSpec } from '../config/registry.ts';
 
+/**
+ * What a dataset builder receives besides its spec: the split it serves and, for training, the
+ * augmentations to apply.
+ */
 export interface DatasetContext {
   readonly split: 'train' | 'val' | 'test';
   /** Augmentations to apply (training only). */
@@ -65,6 +69,10 @@ function readerOptions<S extends { type: string }>(s: S, ctx: DatasetContext) {
   return { ...rest, name: `${type}-${ctx.split}`, augment: augmentFor(ctx) };
 }
 
+/**
+ * Dataset component: the GoPro benchmark (GOPRO_Large, Nah et al. 2017) read from a split folder
+ * (`root`), with the `blur` or, with `useGamma`, the `blur_gamma` inputs.
+ */
 export const gopro = defineComponent({
   kind: 'dataset',
   type: 'gopro',
@@ -74,6 +82,10 @@ export const gopro = defineComponent({
   describe: 'GoPro (root = GOPRO/train or GOPRO/test; blur, or blur_gamma with useGamma)',
 });
 
+/**
+ * Dataset component: the DVD video deblurring benchmark (Su et al. 2017), videos in
+ * `root/<video>/{input,GT}`.
+ */
 export const dvd = defineComponent({
   kind: 'dataset',
   type: 'dvd',
@@ -83,6 +95,10 @@ export const dvd = defineComponent({
   describe: 'DVD (root/<video>/{input,GT})',
 });
 
+/**
+ * Dataset component: the REDS benchmark (Nah et al. 2019), sharp frames under `rootGt` and blurry
+ * frames under `rootInput`.
+ */
 export const reds = defineComponent({
   kind: 'dataset',
   type: 'reds',
@@ -92,6 +108,10 @@ export const reds = defineComponent({
   describe: 'REDS (rootGt = train/train_sharp, rootInput = train/train_blur)',
 });
 
+/**
+ * Dataset component: the BSD beam-splitter benchmark (Zhong et al. 2020), videos in
+ * `root/<video>/{Blur,Sharp}/RGB`.
+ */
 export const bsd = defineComponent({
   kind: 'dataset',
   type: 'bsd',
@@ -101,6 +121,10 @@ export const bsd = defineComponent({
   describe: 'BSD (root/<video>/{Blur,Sharp}/RGB)',
 });
 
+/**
+ * Dataset component: a folder of frames (or of videos as folders of frames) for inference; samples
+ * have no ground truth and are never augmented.
+ */
 export const folder = defineComponent({
   kind: 'dataset',
   type: 'folder',

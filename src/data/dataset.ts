@@ -6,6 +6,10 @@ import type { Rng } from '../util/rng.ts';
 /** Shape of a clip as stored in a sample: frames, height, width, channels. */
 export type ClipShape = readonly [number, number, number, number];
 
+/**
+ * One training or evaluation sample: a blurry input clip and its sharp ground-truth frames, float32
+ * RGB in [0, 1], stored `[T, H, W, C]` row-major.
+ */
 export interface Sample {
   /** Video name, for per-video metrics. */
   readonly video: string;
@@ -19,6 +23,10 @@ export interface Sample {
   readonly gtShape: ClipShape;
 }
 
+/**
+ * An indexable collection of samples; `get` is asynchronous and draws any augmentation from the `rng`
+ * it is given.
+ */
 export interface Dataset {
   readonly name: string;
   readonly length: number;

@@ -1,6 +1,7 @@
 // Reading frames from disk: image headers (cheap, for the index) and decoding to float32 RGB
 // in [0, 1], optionally only a rectangle of the frame. Gray becomes RGB, alpha is dropped,
 // 16-bit images are divided by 65535 (not 255). Every failure is a DataError naming the file.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -48,14 +49,83 @@ function reason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Sorted names of the sub-folders of `dir`, following links (files and hidden entries are skipped). */
-export async function listDirs(dir: string): Promise<string[]> {
-  const out: string[] = [];
+async function isLink(p: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(p)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** What a failed file-system call on `p` means: a loop, a dangling link, a missing file, or the system's message. */
+async function fsReason(p: string, e: unknown): Promise<string> {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ELOOP':
+      return 'symbolic link loop';
+    case 'ENOENT':
+      return (await isLink(p)) ? 'symbolic link to a missing target' : 'missing';
+    default:
+      return reason(e);
+  }
+}
+
+/** As `fsReason`, said of a folder: `is a symbolic link loop`, `does not exist`, ... */
+async function folderReason(dir: string, e: unknown): Promise<string> {
+  const why = await fsReason(dir, e);
+  if (why === 'missing') return 'does not exist';
+  return why.startsWith('symbolic link') ? `is a ${why}` : `cannot be read (${why})`;
+}
+
+/**
+ * Why `file` cannot be opened for reading, or undefined when it can. sharp says "Input file is
+ * missing" for a link loop too, so the file system is asked.
+ */
+async function unopenable(file: string): Promise<string | undefined> {
+  try {
+    await fsp.access(file, fs.constants.R_OK);
+    return undefined;
+  } catch (e) {
+    const why = await fsReason(file, e);
+    return why === 'missing' ? 'file is missing' : why;
+  }
+}
+
+/**
+ * The first line of a decoder's message, or nothing when it has none to give. libvips keeps one
+ * error buffer for all threads, so with decodes in parallel a message can be empty ("Unknown
+ * error") or repeated.
+ */
+function decoderDetail(e: unknown): string | undefined {
+  const line = reason(e).split('\n')[0]!.trim();
+  return line === '' || line === 'Unknown error' ? undefined : line;
+}
+
+export interface DirEntry {
+  readonly name: string;
+  /** Why this entry, a link meant as a folder, cannot be listed: `is a symbolic link loop`, ... */
+  readonly problem?: string;
+}
+
+/**
+ * Sorted sub-folders of `dir`, following links (files and hidden entries are skipped). A link
+ * that leads nowhere (a loop, a missing target) is listed with its problem rather than dropped,
+ * so that a video does not vanish without a word.
+ */
+export async function listDirs(dir: string): Promise<DirEntry[]> {
+  const out: DirEntry[] = [];
   for (const e of await readDir(dir)) {
     if (e.name.startsWith('.')) continue;
-    if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(path.join(dir, e.name))))) out.push(e.name);
+    if (e.isDirectory()) out.push({ name: e.name });
+    else if (e.isSymbolicLink()) {
+      const full = path.join(dir, e.name);
+      try {
+        if ((await fsp.stat(full)).isDirectory()) out.push({ name: e.name });
+      } catch (err) {
+        out.push({ name: e.name, problem: await folderReason(full, err) });
+      }
+    }
   }
-  return out.sort();
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Sorted image file names in `dir`. */
@@ -83,13 +153,22 @@ export async function isDir(dir: string): Promise<boolean> {
   }
 }
 
+/** Why `dir` is not a usable folder (`does not exist`, `is a symbolic link loop`, ...), or undefined when it is one. */
+export async function folderProblem(dir: string): Promise<string | undefined> {
+  try {
+    return (await fsp.stat(dir)).isDirectory() ? undefined : 'is not a folder';
+  } catch (e) {
+    return folderReason(dir, e);
+  }
+}
+
 /** Width, height and bit depth, from the file header only. */
 export async function readHeader(file: string): Promise<ImageHeader> {
   let meta: sharp.Metadata;
   try {
     meta = await sharp(file).metadata();
   } catch (e) {
-    throw new DataError(`cannot read the image header of ${file}: ${reason(e)}`, file);
+    throw new DataError(`cannot read the image header of ${file}: ${(await unopenable(file)) ?? decoderDetail(e) ?? 'unreadable or unsupported image data'}`, file);
   }
   if (!meta.width || !meta.height) throw new DataError(`cannot read the image header of ${file}: no width/height`, file);
   const bits = meta.depth === 'ushort' || meta.depth === 'short' ? 16 : 8;
@@ -123,7 +202,10 @@ export async function decodeImage(file: string, expect: ImageHeader, region?: Re
     raw = await (expect.bits === 16 ? img.toColourspace('rgb16').raw({ depth: 'ushort' }) : img.raw()).toBuffer({ resolveWithObject: true });
   } catch (e) {
     if (e instanceof DataError) throw e;
-    throw new DataError(`cannot decode ${file}: ${reason(e)}`, file);
+    const cantOpen = await unopenable(file);
+    if (cantOpen !== undefined) throw new DataError(`cannot decode ${file}: ${cantOpen}`, file);
+    const detail = decoderDetail(e);
+    throw new DataError(`cannot decode ${file}: truncated or corrupt image data${detail ? ` (${detail})` : ''}`, file);
   }
   const { width, height, channels } = raw.info;
   const n = width * height;

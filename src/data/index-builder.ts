@@ -1,11 +1,12 @@
 // The index of a dataset: its videos, their sorted frames, and each frame's size and bit depth,
 // read from image headers only. Built once per dataset, optionally cached in a JSON file.
 // Problems (missing frames, size mismatches, unreadable headers, empty folders, numbering
-// gaps) are recorded with the file at fault; the reader decides whether they are fatal.
+// gaps, frames named outside the numbering) are recorded with the file at fault; the reader
+// decides whether they are fatal.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { decodeImage, frameId, isDir, listImages, readHeader } from './image.ts';
+import { decodeImage, folderProblem, frameId, listImages, readHeader } from './image.ts';
 import type { ImageHeader } from './image.ts';
 import type { Layout, VideoDirs } from './layouts.ts';
 
@@ -91,9 +92,19 @@ interface Listing {
 
 type ListResult = { listing: Listing } | { problem: string };
 
+/** `missing <what> folder DIR`, or `<what> folder DIR is a symbolic link loop` (and the like). */
+async function folderCheck(dir: string, what: string): Promise<string | undefined> {
+  const p = await folderProblem(dir);
+  if (p === undefined) return undefined;
+  return p === 'does not exist' ? `missing ${what} folder ${dir}` : `${what} folder ${dir} ${p}`;
+}
+
 async function listVideo(v: VideoDirs): Promise<ListResult> {
-  if (v.gtDir !== null && !(await isDir(v.gtDir))) return { problem: `missing ground-truth folder ${v.gtDir}` };
-  if (!(await isDir(v.inputDir))) return { problem: `missing input folder ${v.inputDir}` };
+  if (v.problem !== undefined) return { problem: v.problem };
+  const gtProblem = v.gtDir === null ? undefined : await folderCheck(v.gtDir, 'ground-truth');
+  if (gtProblem !== undefined) return { problem: gtProblem };
+  const inputProblem = await folderCheck(v.inputDir, 'input');
+  if (inputProblem !== undefined) return { problem: inputProblem };
   const inputNames = await listImages(v.inputDir);
   const gtNames = v.gtDir === null ? null : await listImages(v.gtDir);
   const names = gtNames ?? inputNames;
@@ -101,16 +112,53 @@ async function listVideo(v: VideoDirs): Promise<ListResult> {
   return { listing: { names, inputNames: new Set(inputNames), hash: fnv(`${names.join('/')}|${inputNames.join('/')}`) } };
 }
 
-/** A gap in numeric frame ids (only checked when every id is a number). */
-function gapProblem(dir: string, frames: readonly IndexedFrame[]): string | undefined {
-  if (!frames.every((f) => /^\d+$/.test(f.id))) return undefined;
-  for (let i = 1; i < frames.length; i++) {
+/** A frame id's trailing number and the text before it (`frame_` and 12 for `frame_0012`). */
+function numbered(id: string): { stem: string; n: number } | undefined {
+  const m = /^(.*?)(\d+)$/.exec(id);
+  return m ? { stem: m[1]!, n: Number(m[2]) } : undefined;
+}
+
+/**
+ * The text before the number that most (over half) of the frames share, `''` for plain numbers;
+ * undefined when no numbering is shared by most frames (names are then taken as they sort).
+ */
+function videoNumbering(frames: readonly IndexedFrame[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const f of frames) {
+    const stem = numbered(f.id)?.stem;
+    if (stem !== undefined) counts.set(stem, (counts.get(stem) ?? 0) + 1);
+  }
+  for (const [stem, count] of counts) if (count * 2 > frames.length) return stem;
+  return undefined;
+}
+
+/**
+ * Checks the names of a video's frames. A frame named outside the numbering of the others would
+ * sort among them (`frame_x.png` after `000010.png`) and windows would take it for a neighbour:
+ * it is left out with a note naming it. The numbered frames must then follow each other unless
+ * `allowGaps`.
+ */
+function checkNumbering(v: IndexedVideo, allowGaps: boolean): IndexedVideo {
+  if (v.problem !== undefined || v.frames.length === 0) return v;
+  const stem = videoNumbering(v.frames);
+  if (stem === undefined) return v;
+  const dir = v.gtDir ?? v.inputDir;
+  const fits = (f: IndexedFrame) => numbered(f.id)?.stem === stem;
+  const frames = v.frames.filter(fits);
+  const misfits = v.frames.filter((f) => !fits(f));
+  const range = `${frames[0]!.file} to ${frames.at(-1)!.file}`;
+  const notes = misfits.map(
+    (f) => `${path.join(dir, f.file)} does not fit the numbering of the other frames in ${dir} (${range}): windows would join it to frames that are not its neighbours (rename or remove it)`,
+  );
+  let problem: string | undefined;
+  for (let i = 1; i < frames.length && !allowGaps && problem === undefined; i++) {
     const [a, b] = [frames[i - 1]!, frames[i]!];
-    if (Number(b.id) !== Number(a.id) + 1) {
-      return `frame numbering in ${dir} jumps from ${a.file} to ${b.file}: windows would join frames that are not neighbours (set allowGaps to accept)`;
+    if (numbered(b.id)!.n !== numbered(a.id)!.n + 1) {
+      problem = `frame numbering in ${dir} jumps from ${a.file} to ${b.file}: windows would join frames that are not neighbours (set allowGaps to accept)`;
     }
   }
-  return undefined;
+  if (misfits.length === 0 && problem === undefined) return v;
+  return { ...v, frames, notes: [...v.notes, ...notes], ...(problem !== undefined ? { problem } : {}) };
 }
 
 async function indexFrame(v: VideoDirs, file: string, inputNames: ReadonlySet<string>, verify: boolean): Promise<IndexedFrame> {
@@ -228,11 +276,9 @@ export async function buildIndex(layout: Layout, options: IndexOptions = {}): Pr
       options.warn?.(`could not write the index cache ${options.cacheFile}: ${message(e)}`);
     }
   }
-  // Gaps are checked on every build (not cached), as they depend on allowGaps.
-  const checked = videos.map((v) => {
-    const gap = v.problem === undefined && !o.allowGaps ? gapProblem(v.gtDir ?? v.inputDir, v.frames) : undefined;
-    return gap ? { ...v, problem: gap } : v;
-  });
+  // Names and gaps are checked on every build (not cached): gaps depend on allowGaps, and a
+  // cache written before the name check must not let a misnamed frame through.
+  const checked = videos.map((v) => checkNumbering(v, o.allowGaps));
   return { version: INDEX_VERSION, key, videos: checked };
 }
 

@@ -9,6 +9,8 @@ export interface VideoDirs {
   /** Ground-truth frames; null for an input-only folder (inference). */
   readonly gtDir: string | null;
   readonly inputDir: string;
+  /** Why the video cannot be read at all (its folder is a link loop, say), naming the folder. */
+  readonly problem?: string;
 }
 
 export interface Layout {
@@ -32,10 +34,11 @@ export function nestedLayout(kind: string, root: string, gtSub: string, inputSub
     key: { kind, root: path.resolve(root), gt: gtSub, input: inputSub },
     async listVideos() {
       const abs = await requireDir(root, `${kind} root`);
-      return (await listDirs(abs)).map((name) => ({
+      return (await listDirs(abs)).map(({ name, problem }) => ({
         name,
         gtDir: path.join(abs, name, gtSub),
         inputDir: path.join(abs, name, inputSub),
+        ...(problem !== undefined ? { problem: `video folder ${path.join(abs, name)} ${problem}` } : {}),
       }));
     },
   };
@@ -64,7 +67,12 @@ export function redsLayout(rootGt: string, rootInput: string): Layout {
     async listVideos() {
       const gt = await requireDir(rootGt, 'REDS ground-truth root');
       const input = await requireDir(rootInput, 'REDS input root');
-      return (await listDirs(gt)).map((name) => ({ name, gtDir: path.join(gt, name), inputDir: path.join(input, name) }));
+      return (await listDirs(gt)).map(({ name, problem }) => ({
+        name,
+        gtDir: path.join(gt, name),
+        inputDir: path.join(input, name),
+        ...(problem !== undefined ? { problem: `video folder ${path.join(gt, name)} ${problem}` } : {}),
+      }));
     },
   };
 }

@@ -4,6 +4,10 @@
 import { Rng } from '../util/rng.ts';
 import type { ClipShape, Dataset, Sample } from './dataset.ts';
 
+/**
+ * Samples stacked into `[B, T, H, W, C]` float32 arrays (values in [0, 1]), with the video and frame
+ * ids of each sample.
+ */
 export interface Batch {
   readonly input: Float32Array;
   readonly inputShape: readonly [number, number, number, number, number];
@@ -12,6 +16,10 @@ export interface Batch {
   readonly samples: ReadonlyArray<Pick<Sample, 'video' | 'frames'>>;
 }
 
+/**
+ * How batches are drawn from a dataset: batch size, shuffling with its seed, and whether a last,
+ * smaller batch is dropped.
+ */
 export interface LoaderOptions {
   readonly batchSize: number;
   readonly shuffle: boolean;
@@ -20,6 +28,10 @@ export interface LoaderOptions {
   readonly dropLast: boolean;
 }
 
+/**
+ * The number of batches in one epoch of `ds`: `length / batchSize`, rounded down with `dropLast`, up
+ * otherwise.
+ */
 export function batchesPerEpoch(ds: Dataset, o: Pick<LoaderOptions, 'batchSize' | 'dropLast'>): number {
   return o.dropLast ? Math.floor(ds.length / o.batchSize) : Math.ceil(ds.length / o.batchSize);
 }

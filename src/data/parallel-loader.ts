@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Rng, type RngState } from '../util/rng.ts';
+import { siblingModule } from '../util/module-url.ts';
 import { batchesPerEpoch, collate, epochOrder, type Batch, type LoaderOptions } from './loader.ts';
 import type { Dataset, Sample } from './dataset.ts';
 import type { SyntheticOptions } from './synthetic.ts';
@@ -27,6 +28,10 @@ export interface DatasetSource {
   readonly args: readonly unknown[];
 }
 
+/**
+ * A {@link DatasetSource} for `import(module)[exportName](...args)`; `module` must be a URL or an
+ * absolute path, and `args` must survive structured cloning.
+ */
 export function datasetSource(module: string | URL, exportName: string, ...args: unknown[]): DatasetSource {
   let href: string;
   if (module instanceof URL) href = module.href;
@@ -39,7 +44,7 @@ export function datasetSource(module: string | URL, exportName: string, ...args:
 
 /** `syntheticDataset(options, name)` of synthetic.ts as a source. */
 export function syntheticSource(options: Partial<SyntheticOptions> = {}, name?: string): DatasetSource {
-  return datasetSource(new URL('./synthetic.ts', import.meta.url), 'syntheticDataset', options, ...(name === undefined ? [] : [name]));
+  return datasetSource(siblingModule('./synthetic.ts', import.meta.url), 'syntheticDataset', options, ...(name === undefined ? [] : [name]));
 }
 
 export function describeSource(s: DatasetSource): string {
@@ -152,7 +157,7 @@ export function liveWorkers(): number {
   return live.size;
 }
 
-const workerFile = new URL(`./loader-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const workerFile = siblingModule('./loader-worker.ts', import.meta.url);
 
 /** Starts a worker; TypeScript entry points first register tsx inside the new thread. */
 function spawn(data: WorkerData): Worker {
@@ -271,6 +276,7 @@ async function workerPool(source: DatasetSource, count: number): Promise<Executo
 // ---------------------------------------------------------------------------------------
 // The loader
 
+/** Options of the parallel loader: the number of worker threads and how many batches to request ahead. */
 export interface ParallelOptions {
   /** Worker threads; 0 loads in this thread. */
   readonly workers: number;
@@ -278,6 +284,10 @@ export interface ParallelOptions {
   readonly prefetch?: number;
 }
 
+/**
+ * A loader that prepares batches in worker threads (or in this thread with 0 workers), in the same
+ * order and with the same random draws as the in-thread loader; call `close` when done.
+ */
 export interface ParallelLoader {
   /**
    * The dataset as seen from this thread: name and length, and `get` loading one sample where

@@ -49,6 +49,7 @@ export interface TrainableReaderOptions extends ReaderOptions {
   readonly augment?: readonly AugmentSpec[];
 }
 
+/** Options of the GoPro (GOPRO_Large) reader. */
 export interface GoproOptions extends TrainableReaderOptions {
   /** A split folder of GOPRO_Large, e.g. `GOPRO_Large/train` (the original's root_gt). */
   readonly root: string;
@@ -56,16 +57,19 @@ export interface GoproOptions extends TrainableReaderOptions {
   readonly useGamma?: boolean;
 }
 
+/** Options of the DVD reader. */
 export interface DvdOptions extends TrainableReaderOptions {
   /** Folder of DVD videos, each with `GT/` and `input/` (the original's root_gt). */
   readonly root: string;
 }
 
+/** Options of the BSD reader. */
 export interface BsdOptions extends TrainableReaderOptions {
   /** A BSD split, e.g. `BSD_3ms24ms/train`, videos with `Sharp/RGB` and `Blur/RGB`. */
   readonly root: string;
 }
 
+/** Options of the REDS reader: the sharp and blurry frame folders, which hold the same videos. */
 export interface RedsOptions extends TrainableReaderOptions {
   /** Sharp frames, e.g. `REDS/train/train_sharp`. */
   readonly rootGt: string;
@@ -73,6 +77,7 @@ export interface RedsOptions extends TrainableReaderOptions {
   readonly rootInput: string;
 }
 
+/** Options of the inference-only folder reader (no ground truth, no augmentation). */
 export interface FolderOptions extends ReaderOptions {
   /** One folder of frames (no ground truth). */
   readonly root: string;
@@ -94,6 +99,10 @@ export interface VideoSummary {
   readonly skipped: number;
 }
 
+/**
+ * A dataset read from image files on disk: the file index, the sampling options, per-video sample
+ * counts, and the frame ids of each sample.
+ */
 export interface FrameDataset extends Dataset {
   readonly index: DatasetIndex;
   readonly sampling: SamplingOptions;

@@ -4,6 +4,10 @@
 import { Rng } from '../util/rng.ts';
 import type { ClipShape, Dataset, Sample } from './dataset.ts';
 
+/**
+ * Options of the synthetic dataset: its size, clip length, frame size in pixels, and how the blur is
+ * made.
+ */
 export interface SyntheticOptions {
   /** Number of distinct videos; each gives `samplesPerVideo` samples. */
   readonly videos: number;
@@ -21,6 +25,10 @@ export interface SyntheticOptions {
   readonly seed: number;
 }
 
+/**
+ * Default synthetic dataset options: 4 videos of 8 samples, 5-frame clips of 32×32 pixels with the
+ * centre frame as ground truth.
+ */
 export const syntheticDefaults: SyntheticOptions = {
   videos: 4,
   samplesPerVideo: 8,
@@ -87,6 +95,10 @@ function render(scene: ReturnType<typeof makeScene>, h: number, w: number, offse
   }
 }
 
+/**
+ * A dataset of procedurally blurred moving scenes, generated on the fly and fully determined by the
+ * seed and the sample index; needs no files.
+ */
 export function syntheticDataset(options: Partial<SyntheticOptions> = {}, name = 'synthetic'): Dataset {
   const opt = { ...syntheticDefaults, ...options };
   for (const k of ['videos', 'samplesPerVideo', 'numFrames', 'height', 'width', 'subFrames'] as const) {

@@ -7,12 +7,13 @@ import { writeDirAtomic, writeFileAtomicSync } from '../io/atomic.ts';
 import path from 'node:path';
 import { runtimeInfo } from '../runtime/index.ts';
 import type { Tensor } from '../runtime/index.ts';
-import { fromTensor, readSafetensors, toTensor, writeSafetensors, type RawTensor } from '../io/safetensors.ts';
+import { fromTensor, readSafetensors, tensorTable, toTensor, writeSafetensors, type RawTensor } from '../io/safetensors.ts';
 import { loadStateDict, stateDict, type Model } from '../models/model.ts';
 import type { OptimizerState as TensorState } from '../optim/types.ts';
 
 export const CHECKPOINT_FORMAT = 1;
 
+/** A checkpoint's state.json: the experiment, position in the run, metrics and versions. */
 export interface CheckpointState {
   readonly format: number;
   readonly experiment: unknown;
@@ -30,7 +31,7 @@ export interface CheckpointState {
 }
 
 function rawMap(tensors: Readonly<Record<string, Tensor>>): Record<string, RawTensor> {
-  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, fromTensor(t)]));
+  return tensorTable(Object.entries(tensors).map(([k, t]) => [k, fromTensor(t)] as const));
 }
 
 export interface CheckpointContents {
@@ -43,8 +44,8 @@ export interface CheckpointContents {
 export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
   // Read everything off the tensors first: the directory is then written with no TF work.
   const weights = stateDict(c.model, 'pytorch');
-  const ema = c.ema ? Object.fromEntries(Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`ema/${k}`, v])) : {};
-  const training = { ...rawMap(c.optimizer.tensors), ...ema };
+  const ema = c.ema ? Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`ema/${k}`, v] as const) : [];
+  const training = tensorTable([...Object.entries(rawMap(c.optimizer.tensors)), ...ema]);
   const info = runtimeInfo();
   const state: CheckpointState = {
     ...c.state,
@@ -69,6 +70,7 @@ function packageVersion(): string {
   return cachedVersion;
 }
 
+/** Reads state.json of a checkpoint directory. */
 export function readCheckpointState(dir: string): CheckpointState {
   const file = path.join(dir, 'state.json');
   if (!fs.existsSync(file)) throw new Error(`${dir} is not a checkpoint: no state.json`);
@@ -94,8 +96,8 @@ export function loadWeights(model: Model, file: string): void {
 /** Optimiser and EMA tensors of a checkpoint (the caller owns and disposes them). */
 export function loadTrainingState(dir: string, state: CheckpointState): { optimizer: TensorState; ema?: TensorState } {
   const { tensors } = readSafetensors(path.join(dir, 'optimizer.safetensors'));
-  const opt: Record<string, Tensor> = {};
-  const ema: Record<string, Tensor> = {};
+  const opt = tensorTable<Tensor>();
+  const ema = tensorTable<Tensor>();
   for (const [k, raw] of Object.entries(tensors)) {
     if (k.startsWith('ema/')) ema[k.slice(4)] = toTensor(raw);
     else opt[k] = toTensor(raw);
@@ -123,6 +125,7 @@ export function listCheckpoints(root: string): string[] {
     .map((d) => path.join(root, d));
 }
 
+/** The newest `iter_*` checkpoint under a checkpoints directory, if any. */
 export function latestCheckpoint(root: string): string | undefined {
   return listCheckpoints(root).at(-1);
 }

@@ -7,6 +7,10 @@ import type { TrainSetup } from './setup.ts';
 import { evaluate, type EvalResult } from './evaluate.ts';
 import { checkpointIteration, listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint } from './checkpoint.ts';
 
+/**
+ * The mutable state of a training run (epoch, batch and iteration counters, best validation PSNR, last
+ * metrics) and the operations hooks may perform on the live model: validate, checkpoint, stop.
+ */
 export class TrainContext {
   epoch = 0;
   /** Batches of the current epoch already trained on. */
@@ -45,6 +49,7 @@ export class TrainContext {
     );
   }
 
+  /** Resolves once every promise handed to `wait` (including any added meanwhile) has settled. */
   async settle(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
@@ -76,6 +81,11 @@ export class TrainContext {
     this.markDone();
   }
 
+  /**
+   * Evaluates the model on the validation dataset (through the EMA weights when the run keeps an EMA),
+   * records PSNR and SSIM as `lastMetrics`, and returns the result; throws if the experiment has no
+   * `data.val`.
+   */
   async validate(opts: { readonly saveImages?: number; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<EvalResult> {
     const { val, model, strategy, valBatchSize } = this.setup;
     if (!val) throw new Error('validation requested but the experiment has no validation dataset (data.val)');

@@ -9,6 +9,7 @@ import { psnrPerImage, ssimPerImage } from '../metrics/index.ts';
 import type { Strategy } from './strategy.ts';
 import { batchTensors } from './step.ts';
 
+/** Mean PSNR/SSIM of one video and how many frames they cover. */
 export interface VideoMetrics {
   readonly psnr: number;
   readonly ssim: number;
@@ -23,6 +24,7 @@ export interface SideBySide {
   readonly rgb: Float32Array;
 }
 
+/** Metrics of an evaluation: overall, per video, of the blurry input, plus a few side-by-side images. */
 export interface EvalResult {
   readonly psnr: number;
   readonly ssim: number;
@@ -33,10 +35,12 @@ export interface EvalResult {
   readonly frames: number;
 }
 
+/** Options of {@link evaluate}: batch size, images to keep and a progress callback. */
 export interface EvalOptions {
   readonly batchSize: number;
   /** How many side-by-side (input | output | gt) images to return. */
   readonly saveImages: number;
+  /** Called after each batch with the batches done and the total number of batches. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -51,6 +55,7 @@ function alignedInput(input: Tensor, gtFrames: number, [start, end]: readonly [n
   return tf.reshape(tf.slice(input, [0, from, 0, 0, 0], [b, count, h, w, c]), [b * count, h, w, c]);
 }
 
+/** Evaluates a model in eval mode over a dataset: per-image PSNR/SSIM aggregated per video and overall. */
 export async function evaluate(model: Model, params: Params, strategy: Strategy, ds: Dataset, opts: EvalOptions): Promise<EvalResult> {
   const seen = new Map<string, { psnr: number; ssim: number; inputPsnr: number; video: string }>();
   const images: SideBySide[] = [];

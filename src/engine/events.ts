@@ -5,6 +5,7 @@ import type { SideBySide, VideoMetrics } from './evaluate.ts';
 
 export type { SideBySide, VideoMetrics };
 
+/** Where the run stands when an event is emitted. */
 export interface Position {
   /** 0-based index of the current (or just finished) epoch. */
   readonly epoch: number;
@@ -12,6 +13,10 @@ export interface Position {
   readonly iteration: number;
 }
 
+/**
+ * Emitted once when a run starts (or resumes): the planned number of iterations, iterations per epoch,
+ * the model's parameter count, and the checkpoint resumed from, if any.
+ */
 export interface StartEvent extends Position {
   readonly type: 'start';
   readonly ctx: TrainContext;
@@ -21,6 +26,10 @@ export interface StartEvent extends Position {
   readonly resumedFrom?: string;
 }
 
+/**
+ * Emitted after every optimisation step: the loss and its named terms, the learning rate, throughput
+ * and timings; `skipped` when the loss was not finite.
+ */
 export interface StepEvent extends Position {
   readonly type: 'step';
   readonly ctx: TrainContext;
@@ -37,6 +46,7 @@ export interface StepEvent extends Position {
   readonly skipped: boolean;
 }
 
+/** Emitted at the end of each epoch with its mean loss and duration in seconds. */
 export interface EpochEvent extends Position {
   readonly type: 'epoch';
   readonly ctx: TrainContext;
@@ -44,6 +54,10 @@ export interface EpochEvent extends Position {
   readonly seconds: number;
 }
 
+/**
+ * Emitted by the `validate` hook after each validation: overall and per-video PSNR and SSIM, duration
+ * in seconds, and a few side-by-side images.
+ */
 export interface ValidationEvent extends Position {
   readonly type: 'validation';
   readonly ctx: TrainContext;
@@ -55,6 +69,10 @@ export interface ValidationEvent extends Position {
   readonly images: readonly SideBySide[];
 }
 
+/**
+ * Emitted when a checkpoint has been written: its directory and why it was made (periodic, best
+ * validation PSNR, stop, or final).
+ */
 export interface CheckpointEvent extends Position {
   readonly type: 'checkpoint';
   readonly ctx: TrainContext;
@@ -62,6 +80,10 @@ export interface CheckpointEvent extends Position {
   readonly reason: 'periodic' | 'best' | 'stop' | 'final';
 }
 
+/**
+ * Emitted last, when the run completed its planned length or was stopped, with its total duration in
+ * seconds.
+ */
 export interface EndEvent extends Position {
   readonly type: 'end';
   readonly ctx: TrainContext;
@@ -69,4 +91,8 @@ export interface EndEvent extends Position {
   readonly seconds: number;
 }
 
+/**
+ * Any event of a training run, discriminated by `type`; every event carries the run's {@link
+ * TrainContext} as `ctx`.
+ */
 export type TrainEvent = StartEvent | StepEvent | EpochEvent | ValidationEvent | CheckpointEvent | EndEvent;

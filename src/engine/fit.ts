@@ -1,8 +1,7 @@
-// `fit(experiment)`: a whole run of an experiment, as `simdeblur train` does it. It interprets
-// the experiment, writes `experiment.json`, trains with the standard hooks (plus the caller's),
-// optionally resumes and handles Ctrl-C, always releases everything it made, and returns a
-// summary of the run.
-import fs from 'node:fs';
+// `fit(experiment)`: a whole run of an experiment, as `simdeblur train` does it. It takes the
+// work directory's lock (one run at a time), interprets the experiment, writes `experiment.json`,
+// trains with the standard hooks (plus the caller's), optionally resumes and handles Ctrl-C,
+// always releases everything it made, and returns a summary of the run.
 import path from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { workDirOf, type Experiment } from '../config/experiment.ts';
@@ -12,8 +11,10 @@ import type { TrainContext } from './context.ts';
 import type { EndEvent } from './events.ts';
 import { composeHooks, standardHooks, type Hook, type StandardHookOptions } from './hooks/index.ts';
 import { interpret } from './interpret.ts';
+import { acquireRunLock } from './run-lock.ts';
 import { train } from './train.ts';
 
+/** Options of {@link fit}: where the run goes, resuming, extra hooks and how it may be stopped. */
 export interface FitOptions extends StandardHookOptions {
   /** Where checkpoints, logs and experiment.json go (default: the experiment's work directory). */
   readonly workDir?: string;
@@ -32,6 +33,7 @@ export interface FitOptions extends StandardHookOptions {
   readonly handleSignals?: boolean;
 }
 
+/** What {@link fit} returns: how far the run got, its last metrics and checkpoint, and why it ended. */
 export interface FitSummary {
   readonly name: string;
   readonly workDir: string;
@@ -92,11 +94,13 @@ function follow(signal: AbortSignal | undefined, stop: AbortController): () => v
   return () => signal.removeEventListener('abort', abort);
 }
 
+/** Runs an experiment the way `simdeblur train` does, holding its work directory for the whole run, and resolves to a summary once everything it made is released. */
 export async function fit(experiment: Experiment, opts: FitOptions = {}): Promise<FitSummary> {
   const workDir = opts.workDir ?? workDirOf(experiment);
+  // Held until everything below is released, however the run ends (declared first, freed last).
+  using _lock = acquireRunLock(workDir);
   const resumeFrom = resumePoint(experiment, workDir, opts);
   await using setup = await interpret(experiment, { workDir });
-  fs.mkdirSync(workDir, { recursive: true });
   writeFileAtomicSync(path.join(workDir, 'experiment.json'), `${JSON.stringify(experiment, null, 2)}\n`);
 
   const stop = new AbortController();

@@ -12,7 +12,9 @@ import type { Optimizer } from '../optim/types.ts';
 import type { LrAt } from '../optim/schedules.ts';
 import type { Strategy } from './strategy.ts';
 import { trainSetup, type LossTerm, type TrainSetup } from './setup.ts';
+import { siblingModule } from '../util/module-url.ts';
 
+/** Options of {@link interpret}. */
 export interface InterpretOptions {
   /** Overrides `experiment.workDir`. */
   readonly workDir?: string;
@@ -34,6 +36,7 @@ function termNames(specs: readonly ComponentSpec[]): string[] {
   });
 }
 
+/** Turns a decoded experiment into the live objects of a run (model, data, loss, optimiser, schedule); dispose of the result when done. */
 export async function interpret(exp: Experiment, opts: InterpretOptions = {}): Promise<TrainSetup> {
   const names = termNames(exp.loss.terms.map((t) => t.loss));
   // Built first and once (a bad weights file fails here, before anything is allocated);
@@ -54,7 +57,7 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
     // Built-in datasets load in worker threads when asked; user-defined ones in this thread.
     const parallel = !opts.evalOnly && exp.data.workers > 0 && isBuiltinDataset(exp.data.train.type);
     loader = parallel
-      ? await openParallelLoader(datasetSource(new URL('../data/components.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
+      ? await openParallelLoader(datasetSource(siblingModule('../data/components.ts', import.meta.url), 'openDatasetSpec', exp.data.train, trainCtx), { workers: exp.data.workers })
       : undefined;
     const train = opts.evalOnly ? undefined : (loader?.dataset ?? (await dataset(exp.data.train, trainCtx)));
     // Evaluation needs no learning rate (and without the training set, the run's length in

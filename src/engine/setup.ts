@@ -12,6 +12,10 @@ import type { Rng } from '../util/rng.ts';
 
 export type LossFn = (gt: Tensor, pred: Tensor, rng: Rng) => Scalar;
 
+/**
+ * One named term of the training loss: its function of (ground truth, prediction, rng) and its weight
+ * in the weighted sum.
+ */
 export interface LossTerm {
   readonly name: string;
   readonly weight: number;

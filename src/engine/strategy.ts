@@ -4,6 +4,10 @@ import { tf } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '../runtime/index.ts';
 import type { Model, Params } from '../models/model.ts';
 
+/**
+ * One (restored output, target) pair the training loss is computed on, both `[N, H, W, C]`, with its
+ * weight.
+ */
 export interface Pair {
   /** Restored images `[N, H, W, C]` compared with `gt` (same shape). */
   readonly out: Tensor4D;
@@ -32,6 +36,10 @@ export interface Recurrence {
   step(model: Model, params: Params, input: Tensor, gt: Tensor, i: number, carry: readonly Tensor[]): { readonly pairs: readonly Pair[]; readonly carry: readonly Tensor[] };
 }
 
+/**
+ * How a model is trained and evaluated on a batch: the forward pass and the (output, target) pairs the
+ * loss is summed over, plus a per-step recurrence for recurrent models.
+ */
 export interface Strategy {
   readonly name: string;
   /**

@@ -18,6 +18,7 @@ import type { TrainEvent } from './events.ts';
 import type { TrainSetup } from './setup.ts';
 import { trainStep } from './step.ts';
 
+/** Options of {@link train}: the stop signal and the checkpoint to resume from. */
 export interface TrainOptions {
   /** A checkpoint directory to continue from exactly. */
   readonly resumeFrom?: string;
@@ -25,6 +26,7 @@ export interface TrainOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The training loop as a cold stream of events; subscribing starts the run and hooks are operators on the stream. */
 export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<TrainEvent> {
   return new Observable<TrainEvent>((subscriber) => {
     const itersPerEpoch = batchesPerEpoch(setup.train, { batchSize: setup.batchSize, dropLast: true });

@@ -25,6 +25,10 @@ export interface RawTensor {
   readonly dtype?: SafeDType;
 }
 
+/**
+ * The contents of a safetensors file: its tensors by name and the string metadata of its header
+ * (`__metadata__`).
+ */
 export interface SafetensorsContents {
   readonly tensors: Record<string, RawTensor>;
   readonly metadata: Record<string, string>;
@@ -104,38 +108,71 @@ function decode(view: DataView, dtype: SafeDType, n: number, where: string): Flo
   }
 }
 
-/** Parses a whole safetensors file held in memory. `source` names it in error messages. */
-export function parseSafetensors(bytes: Uint8Array, source = '<buffer>'): SafetensorsContents {
-  if (bytes.byteLength < 8) throw new Error(`${source}: not a safetensors file (${bytes.byteLength} bytes, need at least 8)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen64 = view.getBigUint64(0, true);
-  if (headerLen64 > BigInt(Math.min(MAX_HEADER, bytes.byteLength - 8))) {
-    throw new Error(`${source}: bad header length ${headerLen64} (file has ${bytes.byteLength - 8} bytes after the length field)`);
+/**
+ * A table keyed by tensor name, without a prototype: every name (`constructor`, `__proto__`) is an
+ * own key like any other, never an inherited property, and assigning one never sets the prototype.
+ */
+export function tensorTable<T>(entries: Iterable<readonly [string, T]> = []): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+// Assigning this name to an ordinary object replaces its prototype instead of adding a key, so
+// a tensor of this name would vanish (or worse) in code that keys plain objects by name.
+const UNUSABLE_NAME = '__proto__';
+
+interface HeaderEntry {
+  readonly name: string;
+  readonly dtype: SafeDType;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+interface Header {
+  readonly entries: readonly HeaderEntry[];
+  readonly metadata: Record<string, string>;
+}
+
+/** The header length from the first 8 bytes, checked against the file's size. */
+function headerLength(first8: Uint8Array, total: number, source: string): number {
+  const len = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (len > BigInt(Math.min(MAX_HEADER, total - 8))) {
+    throw new Error(`${source}: bad header length ${len} (file has ${total - 8} bytes after the length field)`);
   }
-  const headerLen = Number(headerLen64);
+  return Number(len);
+}
+
+/**
+ * Parses and checks the JSON header: each tensor's dtype, shape and data_offsets, and that the
+ * tensors tile the data section of `dataLen` bytes exactly, as the reference implementation
+ * requires (no overlap, no unreferenced bytes between or after them).
+ */
+function parseHeader(headerBytes: Uint8Array, dataLen: number, source: string): Header {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (err) {
     throw new Error(`${source}: header is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new Error(`${source}: header must be a JSON object`);
   }
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
-  const tensors: Record<string, RawTensor> = {};
-  const metadata: Record<string, string> = {};
+  const entries: HeaderEntry[] = [];
+  const metadata: Array<[string, string]> = [];
+  // JSON.parse makes '__proto__' an own key, so Object.entries lists it.
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`${source}: __metadata__ must be an object`);
       for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
         if (typeof v !== 'string') throw new Error(`${source}: __metadata__.${k} must be a string, got ${typeof v}`);
-        metadata[k] = v;
+        metadata.push([k, v]);
       }
       continue;
     }
     const where = `${source}: tensor '${name}'`;
+    if (name === UNUSABLE_NAME) throw new Error(`${where}: not a usable tensor name`);
     if (entry === null || typeof entry !== 'object') throw new Error(`${where}: header entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
     if (!isDType(dtype)) throw new Error(`${where}: unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
@@ -153,20 +190,105 @@ export function parseSafetensors(bytes: Uint8Array, source = '<buffer>'): Safete
     if (end - begin !== n * BYTES[dtype]) {
       throw new Error(`${where}: data_offsets span ${end - begin} bytes but ${dtype} ${JSON.stringify(shape)} needs ${n * BYTES[dtype]}`);
     }
-    const tview = new DataView(bytes.buffer, bytes.byteOffset + dataStart + begin, end - begin);
-    tensors[name] = { shape: [...(shape as number[])], data: decode(tview, dtype, n, where), dtype };
+    entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let last: HeaderEntry | undefined; // the tensor that ends at `cursor`
+  const unreferenced = (to: number, where: string) =>
+    new Error(`${source}: ${to - cursor} bytes of the data section belong to no tensor: [${cursor}, ${to}), ${where}`);
+  for (const e of sorted) {
+    if (e.begin < cursor) {
+      throw new Error(`${source}: tensor '${e.name}': data_offsets [${e.begin}, ${e.end}] overlap tensor '${last!.name}' [${last!.begin}, ${last!.end}]`);
+    }
+    if (e.begin > cursor) throw unreferenced(e.begin, last ? `between tensor '${last.name}' and tensor '${e.name}'` : `before tensor '${e.name}'`);
+    if (e.end > e.begin || last === undefined) last = e;
+    cursor = e.end;
+  }
+  if (cursor < dataLen) throw unreferenced(dataLen, last ? `after tensor '${last.name}'` : 'and the header lists no tensors');
+  return { entries, metadata: Object.fromEntries(metadata) };
+}
+
+/** Parses a whole safetensors file held in memory. `source` names it in error messages. */
+export function parseSafetensors(bytes: Uint8Array, source = '<buffer>'): SafetensorsContents {
+  if (bytes.byteLength < 8) throw new Error(`${source}: not a safetensors file (${bytes.byteLength} bytes, need at least 8)`);
+  const headerLen = headerLength(bytes.subarray(0, 8), bytes.byteLength, source);
+  const dataStart = 8 + headerLen;
+  const { entries, metadata } = parseHeader(bytes.subarray(8, dataStart), bytes.byteLength - dataStart, source);
+  const tensors = tensorTable<RawTensor>();
+  for (const e of entries) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart + e.begin, e.end - e.begin);
+    tensors[e.name] = { shape: e.shape, data: decode(view, e.dtype, numElements(e.shape), `${source}: tensor '${e.name}'`), dtype: e.dtype };
   }
   return { tensors, metadata };
 }
 
-export function readSafetensors(file: string): SafetensorsContents {
-  let bytes: Buffer;
+// One read call moves at most about 2 GiB; larger tensors are read in pieces.
+const READ_CHUNK = 2 ** 30;
+
+/** Fills `into` from `fd` at `position`; a short file is an error naming it. */
+function readExactly(fd: number, into: Uint8Array, position: number, file: string): void {
+  let done = 0;
+  while (done < into.byteLength) {
+    let got: number;
+    try {
+      got = fs.readSync(fd, into, done, Math.min(READ_CHUNK, into.byteLength - done), position + done);
+    } catch (err) {
+      throw new Error(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (got === 0) throw new Error(`cannot read ${file}: it ended at byte ${position + done}, ${into.byteLength - done} bytes short (was it cut off, or changed while being read?)`);
+    done += got;
+  }
+}
+
+/** Options of `readSafetensors`. */
+export interface SafetensorsReadOptions {
+  /** Which tensors to read (default: all); the others' bytes are not read. */
+  readonly select?: (name: string) => boolean;
+}
+
+/**
+ * Reads a safetensors file: the length and the header first, checked against the file's size,
+ * then each (selected) tensor into its own buffer. A bad header fails before any tensor data
+ * is read, and memory use is the tensors read, not the whole file.
+ */
+export function readSafetensors(file: string, options: SafetensorsReadOptions = {}): SafetensorsContents {
+  let fd: number;
   try {
-    bytes = fs.readFileSync(file);
+    fd = fs.openSync(file, 'r');
   } catch (err) {
     throw new Error(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return parseSafetensors(bytes, file);
+  try {
+    const total = fs.fstatSync(fd).size;
+    if (total < 8) throw new Error(`${file}: not a safetensors file (${total} bytes, need at least 8)`);
+    const first8 = new Uint8Array(8);
+    readExactly(fd, first8, 0, file);
+    const headerLen = headerLength(first8, total, file);
+    const headerBytes = new Uint8Array(headerLen);
+    readExactly(fd, headerBytes, 8, file);
+    const dataStart = 8 + headerLen;
+    const { entries, metadata } = parseHeader(headerBytes, total - dataStart, file);
+    const tensors = tensorTable<RawTensor>();
+    for (const e of entries) {
+      if (options.select && !options.select(e.name)) continue;
+      const n = numElements(e.shape);
+      const where = `${file}: tensor '${e.name}'`;
+      if (e.dtype === 'F32' && LITTLE_ENDIAN) {
+        // Straight into the result's memory: no second copy of the largest tensors.
+        const data = new Float32Array(n);
+        readExactly(fd, new Uint8Array(data.buffer), dataStart + e.begin, file);
+        tensors[e.name] = { shape: e.shape, data, dtype: e.dtype };
+      } else {
+        const raw = new Uint8Array(e.end - e.begin);
+        readExactly(fd, raw, dataStart + e.begin, file);
+        tensors[e.name] = { shape: e.shape, data: decode(new DataView(raw.buffer), e.dtype, n, where), dtype: e.dtype };
+      }
+    }
+    return { tensors, metadata };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -197,7 +319,7 @@ function encode(view: DataView, dtype: SafeDType, data: Float32Array | Int32Arra
 /** Serialises tensors (written in sorted name order) and string metadata into file bytes. */
 export function serializeSafetensors(tensors: Readonly<Record<string, RawTensor>>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const names = Object.keys(tensors).sort();
-  const header: Record<string, unknown> = {};
+  const header = tensorTable<unknown>();
   if (Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new Error(`metadata '${k}' must be a string, got ${typeof v}`);
@@ -208,6 +330,7 @@ export function serializeSafetensors(tensors: Readonly<Record<string, RawTensor>
   const plan: Array<{ name: string; dtype: SafeDType; begin: number; t: RawTensor }> = [];
   for (const name of names) {
     if (name === '__metadata__') throw new Error(`'__metadata__' is reserved and cannot name a tensor`);
+    if (name === UNUSABLE_NAME) throw new Error(`tensor '${name}': not a usable tensor name`);
     const t = tensors[name]!;
     const n = numElements(t.shape);
     if (t.data.length !== n) throw new Error(`tensor '${name}': shape ${JSON.stringify(t.shape)} needs ${n} values, data has ${t.data.length}`);
@@ -348,16 +471,17 @@ export function toPytorchLayout(name: string, raw: RawTensor, kind: ParamKind): 
   return convert(name, raw, kind, 'toPytorch');
 }
 
+/** The kind recorded for `key`; an inherited property (`constructor`) is not one. */
+function kindOf(kinds: Readonly<Record<string, ParamKind>>, key: string): ParamKind {
+  return Object.prototype.hasOwnProperty.call(kinds, key) ? kinds[key]! : 'plain';
+}
+
 /** A whole PyTorch state_dict to our layout; keys without a kind are left as they are. */
 export function stateDictFromPytorch(sd: Readonly<Record<string, RawTensor>>, kinds: Readonly<Record<string, ParamKind>>): Record<string, RawTensor> {
-  const out: Record<string, RawTensor> = {};
-  for (const [k, v] of Object.entries(sd)) out[k] = fromPytorchLayout(k, v, kinds[k] ?? 'plain');
-  return out;
+  return tensorTable(Object.entries(sd).map(([k, v]) => [k, fromPytorchLayout(k, v, kindOf(kinds, k))] as const));
 }
 
 /** The reverse of `stateDictFromPytorch`, for export. */
 export function stateDictToPytorch(sd: Readonly<Record<string, RawTensor>>, kinds: Readonly<Record<string, ParamKind>>): Record<string, RawTensor> {
-  const out: Record<string, RawTensor> = {};
-  for (const [k, v] of Object.entries(sd)) out[k] = toPytorchLayout(k, v, kinds[k] ?? 'plain');
-  return out;
+  return tensorTable(Object.entries(sd).map(([k, v]) => [k, toPytorchLayout(k, v, kindOf(kinds, k))] as const));
 }

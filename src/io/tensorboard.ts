@@ -9,7 +9,6 @@
 // The first record of a file carries file_version "brain.Event:2".
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { AppendFile } from './append.ts';
 
@@ -105,51 +104,15 @@ export function encodeEvent(event: TbEvent): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------
-// PNG for image summaries. The writer is synchronous (hooks call it from plain callbacks) and
-// sharp only encodes asynchronously, so raw pixels are encoded here: one IDAT, every row with
-// the 'up' filter (a photograph compresses far better than unfiltered, at no search cost).
-
-/** Interleaved 8-bit pixels, row-major, `data.length === height * width * channels`. */
-export interface RawImage {
-  readonly data: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  readonly channels: 1 | 2 | 3 | 4;
-}
+// Image summaries carry PNG bytes; TensorBoard wants their size and channel count alongside.
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-// PNG colour type by channel count, and the channel count a colour type decodes to (palette → RGB).
-const COLOR_TYPE = { 1: 0, 2: 4, 3: 2, 4: 6 } as const;
+// The channel count each PNG colour type decodes to (palette → RGB).
 const CHANNELS: Partial<Record<number, number>> = { 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 };
-
-function pngChunk(type: string, body: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(body, 8);
-  out.writeUInt32BE(zlib.crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
-  return out;
-}
-
-function encodePng({ data, width, height, channels }: RawImage): Uint8Array {
-  const stride = width * channels;
-  const rows = Buffer.alloc(height * (stride + 1));
-  for (let y = 0; y < height; y++) {
-    const o = y * (stride + 1);
-    rows[o] = 2; // 'up': the difference to the row above (to zeros for the first row), mod 256
-    for (let i = 0; i < stride; i++) rows[o + 1 + i] = data[y * stride + i]! - (y > 0 ? data[(y - 1) * stride + i]! : 0);
-  }
-  const ihdr = Buffer.alloc(13); // compression, filter method and interlace stay 0
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = COLOR_TYPE[channels];
-  const parts = [PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(rows)), pngChunk('IEND', new Uint8Array(0))];
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 /** Size and channel count of PNG bytes, from the IHDR chunk that every PNG starts with. */
 function pngHeader(png: Uint8Array): { width: number; height: number; channels: number } | string {
+  if (!(png instanceof Uint8Array)) return 'not PNG bytes';
   const b = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   if (b.length < 33 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString('latin1', 12, 16) !== 'IHDR') return 'not PNG bytes';
   const channels = CHANNELS[b[25]!];
@@ -169,8 +132,6 @@ export interface SummaryWriterOptions {
   /** Clock in milliseconds since the epoch (default Date.now); used for wall_time and the file name. */
   readonly now?: () => number;
 }
-
-export type ImageInput = Uint8Array | RawImage | { readonly rgb: Uint8Array; readonly height: number; readonly width: number };
 
 /**
  * Appends scalar and image summaries to a new event file in `logDir`. Records are buffered and
@@ -216,29 +177,10 @@ export class SummaryWriter {
     this.add(tag, step, { tag, simpleValue: value });
   }
 
-  /**
-   * An image summary from PNG bytes, a `RawImage`, or raw interleaved RGB bytes
-   * `{ rgb, height, width }`.
-   */
-  image(tag: string, image: ImageInput, step: number): void {
-    const fail = (msg: string): never => {
-      throw new Error(`SummaryWriter ${this.file}: image ${tag}: ${msg}`);
-    };
-    let png: Uint8Array;
-    let header: { width: number; height: number; channels: number };
-    if (image instanceof Uint8Array) {
-      const h = pngHeader(image);
-      header = typeof h === 'string' ? fail(h) : h;
-      png = image;
-    } else {
-      const raw: RawImage = 'rgb' in image ? { data: image.rgb, height: image.height, width: image.width, channels: 3 } : image;
-      const { width, height, channels, data } = raw;
-      if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) fail(`bad size ${width}x${height}`);
-      if (!(channels in COLOR_TYPE)) fail(`channels must be 1, 2, 3 or 4, got ${channels}`);
-      if (data.length !== width * height * channels) fail(`${width}x${height}x${channels} needs ${width * height * channels} bytes, got ${data.length}`);
-      png = encodePng(raw);
-      header = raw;
-    }
+  /** An image summary from PNG bytes (encode raw pixels first, e.g. with sharp). */
+  image(tag: string, png: Uint8Array, step: number): void {
+    const header = pngHeader(png);
+    if (typeof header === 'string') throw new Error(`SummaryWriter ${this.file}: image ${tag}: ${header}`);
     this.add(tag, step, {
       tag,
       image: { height: header.height, width: header.width, colorspace: header.channels, encodedImageString: png },

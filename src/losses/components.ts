@@ -6,6 +6,7 @@ import type { LossTermSpec } from '../config/experiment.ts';
 import { arrayOf, Bool, NonEmptyString, NonNegNumber, oneOf, Probability, strict, UnitInterval } from '../config/codecs.ts';
 import { defineComponent } from '../config/registry.ts';
 
+/** Loss component: mean squared error between prediction and ground truth. */
 export const mse = defineComponent({
   kind: 'loss',
   type: 'mse',
@@ -14,6 +15,7 @@ export const mse = defineComponent({
   describe: 'mean squared error',
 });
 
+/** Loss component: mean absolute error between prediction and ground truth. */
 export const l1 = defineComponent({
   kind: 'loss',
   type: 'l1',
@@ -22,6 +24,10 @@ export const l1 = defineComponent({
   describe: 'mean absolute error',
 });
 
+/**
+ * Loss component: the Charbonnier penalty sqrt(d² + eps), reduced as the original (`sumOverBatch`: sum
+ * over elements / batch size) or by `mean`.
+ */
 export const charbonnier = defineComponent({
   kind: 'loss',
   type: 'charbonnier',
@@ -32,6 +38,10 @@ export const charbonnier = defineComponent({
   describe: 'Charbonnier penalty sqrt(d² + eps); reduction sumOverBatch (original) or mean',
 });
 
+/**
+ * Loss component: the hard-example-mining L1 loss of CDVD-TSP (Pan et al. 2020), over the hardest
+ * `hardThreP` of pixels plus a random `randomThreP` of them.
+ */
 export const hem = defineComponent({
   kind: 'loss',
   type: 'hem',
@@ -41,6 +51,10 @@ export const hem = defineComponent({
   describe: 'hard-example-mining L1 (CDVD-TSP): hardest hardThreP of pixels plus a random randomThreP',
 });
 
+/**
+ * Loss component `perceptualVgg19`: a VGG19 perceptual loss (Johnson et al. 2016) on relu1_2, relu2_2
+ * and conv3_3 features, with torchvision weights read from a safetensors file.
+ */
 export const perceptual = defineComponent({
   kind: 'loss',
   type: 'perceptualVgg19',
@@ -54,6 +68,7 @@ export const perceptual = defineComponent({
 });
 
 
+/** A weighted term of an experiment's `loss.terms`: the loss spec and its weight (default 1). */
 export function term(loss: ComponentSpec, weight = 1): LossTermSpec {
   return { weight, loss };
 }

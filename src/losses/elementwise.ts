@@ -28,6 +28,7 @@ export function l1(): Loss {
  */
 export type CharbonnierReduction = 'mean' | 'sumOverBatch';
 
+/** Options of the Charbonnier loss. */
 export interface CharbonnierOptions {
   /** Added to d² inside the square root, un-squared (so the effective ε is sqrt(eps)). Default 1e-6. */
   readonly eps?: number;

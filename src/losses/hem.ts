@@ -5,6 +5,7 @@ import { tf } from '../runtime/index.ts';
 import type { Rng } from '../util/rng.ts';
 import { assertSameShape, type Loss } from './types.ts';
 
+/** Options of the hard-example-mining L1 loss: fractions of pixels per image, each in [0, 1]. */
 export interface HemOptions {
   /** Fraction of pixels per image ranked "hard" (those above the residual at this rank). Default 0.5. */
   readonly hardThreP?: number;

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
-import { fromPytorchLayout, readSafetensors, type RawTensor } from '../io/safetensors.ts';
+import { fromPytorchLayout, readSafetensors, tensorTable, type RawTensor } from '../io/safetensors.ts';
 import { conv2d } from '../nn/conv.ts';
 import { relu } from '../nn/activations.ts';
 import { maxPool2d } from '../nn/pool.ts';
@@ -39,6 +39,7 @@ export type Vgg19Features = Readonly<Record<string, Tensor>>;
 
 /** ImageNet statistics torchvision's VGG was trained with (RGB). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet per-channel standard deviations torchvision's VGG was trained with (RGB). */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 const WHAT = 'perceptualVgg19';
@@ -84,7 +85,7 @@ export function vgg19Features(sd: Readonly<Record<string, RawTensor>>, source = 
       raws.push([key, kind === 'conv' ? fromPytorchLayout(key, raw, 'conv') : raw]);
     }
   }
-  const out: Record<string, Tensor> = {};
+  const out = tensorTable<Tensor>();
   for (const [key, raw] of raws) out[key] = tf.keep(tf.tensor(raw.data, [...raw.shape], 'float32'));
   return out;
 }
@@ -127,6 +128,7 @@ export function vgg19FeatureMaps(w: Vgg19Features, x: Tensor4D): [Tensor4D, Tens
   });
 }
 
+/** Options of the VGG19 perceptual loss. */
 export interface PerceptualOptions {
   /** Weights of the relu1_2, relu2_2 and conv3_3 terms. Default `[1, 0.2, 0.04]`, as the original. */
   readonly layerWeights?: readonly number[];
@@ -189,13 +191,17 @@ export function perceptualLoss(features: Vgg19Features, options: PerceptualOptio
   };
 }
 
+/** Options of `perceptualVgg19`: the perceptual loss options plus the weights file. */
 export interface PerceptualVgg19Options extends PerceptualOptions {
   /** Safetensors file with torchvision's `vgg19` state dict (`features.N.*`, PyTorch layout). */
   readonly weights: string;
 }
 
 /** A loss that owns tensors: `dispose()` frees them (the loss cannot be used afterwards). */
-export type DisposableLoss = Loss & { dispose(): void };
+export type DisposableLoss = Loss & {
+  /** Frees the tensors the loss owns; the loss cannot be used afterwards. */
+  dispose(): void;
+};
 
 /** The original's `PerceptualLossVGG19`, reading its VGG weights from `options.weights` once. */
 export function perceptualVgg19(options: PerceptualVgg19Options): DisposableLoss {

@@ -4,6 +4,7 @@ import { tf } from '../runtime/index.ts';
 import type { Loss } from './types.ts';
 import type { Rng } from '../util/rng.ts';
 
+/** One named, weighted term of a composite loss. */
 export interface LossTerm {
   /** Key of this term in `LossValue.terms` (e.g. `CharbonnierLoss`); must be unique. */
   readonly name: string;
@@ -11,6 +12,7 @@ export interface LossTerm {
   readonly fn: Loss;
 }
 
+/** The value of a composite loss: the weighted total to differentiate and each term before weighting. */
 export interface LossValue {
   /** Σ_k weight_k · term_k — the scalar to differentiate. */
   readonly total: Scalar;

@@ -29,10 +29,15 @@ function meanOf(scores: Iterable<Scores>): MeanScores {
   return frames === 0 ? { psnr: NaN, ssim: NaN, frames } : { psnr: psnr / frames, ssim: ssim / frames, frames };
 }
 
+/**
+ * Collects per-frame PSNR and SSIM scores during evaluation, one per unique (video, frame) (a frame
+ * scored again replaces its earlier score), and gives means per video and over all frames.
+ */
 export class MetricAccumulator {
   /** video → frame → scores; nested so that names containing separators cannot collide. */
   private readonly videos = new Map<string, Map<string, Scores>>();
 
+  /** Records the scores of one frame of `video`, replacing any earlier score of the same frame. */
   add(video: string, frame: string, psnr: number, ssim: number): void {
     let frames = this.videos.get(video);
     if (frames === undefined) {

@@ -192,6 +192,11 @@ function buildCdvdTsp(opts: CdvdTspOptions, store: ParamStore): Model {
   return store.allocates ? withFlowWeights(model, opts.flowWeights, CDVD_FLOW_WEIGHTS, CDVD_NO_FLOW_WEIGHTS) : model;
 }
 
+/**
+ * Model component CDVD-TSP (Pan et al. 2020, "Cascaded Deep Video Deblurring Using Temporal Sharpness
+ * Prior"): PWC-Net flow, a temporal sharpness prior and a two-stage cascade restoring the centre of 5
+ * frames.
+ */
 export const cdvdTsp = defineModel({
   type: 'cdvdTsp',
   codec: options,

@@ -73,6 +73,11 @@ function buildDblrnet(opts: DblrnetOptions, store: ParamStore): Model {
   return makeModel('DBLRNet', store, apply);
 }
 
+/**
+ * Model component DBLRNet, the generator of "Adversarial Spatio-Temporal Learning for Video
+ * Deblurring" (Zhang et al. 2018): 3-D convolutions then residual blocks, T ≥ 5 input frames to T−4
+ * output frames.
+ */
 export const dblrnet = defineModel({
   type: 'dblrnet',
   codec: options,

@@ -88,6 +88,10 @@ function buildDbn(opts: DbnOptions, store: ParamStore): Model {
   return makeModel('DBN', store, apply);
 }
 
+/**
+ * Model component DBN, "Deep Video Deblurring" (Su et al. 2017): an encoder-decoder over the
+ * channel-stacked `numFrames` input frames, restoring the centre frame as a residual.
+ */
 export const dbn = defineModel({
   type: 'dbn',
   codec: options,

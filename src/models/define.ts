@@ -31,6 +31,11 @@ export interface OriginalClass<P> {
   readonly ignored?: readonly string[];
 }
 
+/**
+ * What `defineModel` takes: the model's `type` tag, its options codec with defaults and checks, the
+ * builder that creates its parameters and forward pass, and optionally presets and the original
+ * PyTorch class it maps.
+ */
 export interface ModelDefinition<T extends string, R extends t.Props, O extends t.Props, DK extends keyof StrictTypeOf<R, O>, PN extends string> {
   readonly type: T;
   /** The options (without `type`), made with `strict(...)`. */
@@ -58,6 +63,7 @@ export type ModelCombinator<T extends string, P, D, PN extends string> = Combina
   readonly original?: OriginalClass<P>;
 };
 
+/** The full options type of a model combinator `C` (every option, defaults included). */
 export type OptionsOf<C> = C extends Combinator<'model', string, infer P, unknown> ? Simplify<P> : never;
 
 interface OriginalEntry {
@@ -78,6 +84,10 @@ export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/**
+ * Defines and registers a model: returns its combinator (a `model` component that validates options
+ * and fills defaults) with `presets`, `preset(name)` and `create(options, seed)`.
+ */
 export function defineModel<
   const T extends string,
   R extends t.Props,

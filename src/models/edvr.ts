@@ -287,6 +287,11 @@ function buildEdvr(opts: EdvrOptions, store: ParamStore): Model {
   return makeModel('EDVR', store, apply);
 }
 
+/**
+ * Model component EDVR (Wang et al. 2019, BasicSR version): PCD alignment with deformable convolutions
+ * and TSA fusion; preset `deblur` takes high-resolution input with pre-deblurring (H, W multiples of
+ * 16).
+ */
 export const edvr = defineModel({
   type: 'edvr',
   codec: options,

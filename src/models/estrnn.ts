@@ -217,6 +217,11 @@ function buildEstrnn(opts: EstrnnOptions, store: ParamStore): Model {
   return makeModel('ESTRNN', store, apply);
 }
 
+/**
+ * Model component ESTRNN, "Efficient Spatio-Temporal Recurrent Neural Network for Video Deblurring"
+ * (Zhong et al. 2020): residual-dense-block RNN cells with global spatio-temporal attention, N frames
+ * to N−past−future.
+ */
 export const estrnn = defineModel({
   type: 'estrnn',
   codec: options,

@@ -7,7 +7,7 @@
 // same keys under the model's prefix, or a whole model state dict whose flow keys are taken.
 // Loading is strict within the flow network: every one of its parameters must be in the file,
 // with its shape, and no other key may claim to belong to it. Values are in PyTorch layout.
-import { readSafetensors, toPytorchLayout } from '../io/safetensors.ts';
+import { readSafetensors, tensorTable, toPytorchLayout } from '../io/safetensors.ts';
 import type { RawTensor } from '../io/safetensors.ts';
 import { loadStateDict } from './model.ts';
 import type { Model } from './model.ts';
@@ -75,7 +75,7 @@ const DATA_PARALLEL = 'module.';
  * `net…` (`netExtractor.netOne.0.weight`), which map back here. Values pass through unchanged.
  */
 export function flowNetStateDict<T>(sd: Readonly<Record<string, T>>, prefix: string): Record<string, T> {
-  const out: Record<string, T> = {};
+  const out = tensorTable<T>();
   for (const [key, value] of Object.entries(sd)) {
     out[prefix + key.split('.').map((part) => (NET_PART.test(part) ? `module${part.slice(3)}` : part)).join('.')] = value;
   }
@@ -195,7 +195,7 @@ export function loadFlowWeights(model: Model, file: string, net: FlowNetWeights)
     const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
     throw new Error(`${net.model}: cannot load ${net.network} weights from the ${net.option} file ${file} (found ${sel.form}):\n  ${shown}${more}`);
   }
-  const sd = Object.fromEntries([...sel.entries].map(([k, e]) => [k, e.raw]));
+  const sd = tensorTable([...sel.entries].map(([k, e]) => [k, e.raw] as const));
   loadStateDict(model, sd, { layout: 'pytorch', strict: false });
   return { form: sel.form, loaded: sel.entries.size, ignored: sel.ignored };
 }

@@ -110,6 +110,10 @@ function buildIfirnn(opts: IfirnnOptions, store: ParamStore): Model {
   return makeModel('IFIRNN', store, apply);
 }
 
+/**
+ * Model component IFIRNN, "Recurrent Neural Networks with Intra-Frame Iterations for Video Deblurring"
+ * (Nah et al. 2019): an RNN iterated within each frame, N frames to N (default C2H3).
+ */
 export const ifirnn = defineModel({
   type: 'ifirnn',
   codec: options,

@@ -167,6 +167,10 @@ function buildMimoUnetPlus(o: MimoUnetOptions, store: ParamStore): Model {
   return build('MIMOUNetPlus', o, 0.1, store);
 }
 
+/**
+ * Model component MIMO-UNet (Cho et al. 2021): a multi-input multi-output U-Net returning restored
+ * images at [¼, ½, full] resolution; train it with the `mimo` strategy.
+ */
 export const mimoUnet = defineModel({
   type: 'mimoUnet',
   codec: options,
@@ -176,6 +180,10 @@ export const mimoUnet = defineModel({
   describe: 'MIMO-UNet (Cho et al. 2021): outputs [1/4, 1/2, full]; use strategy mimo',
 });
 
+/**
+ * Model component MIMO-UNet+ (Cho et al. 2021): the larger MIMO-UNet variant; train it with the `mimo`
+ * strategy.
+ */
 export const mimoUnetPlus = defineModel({
   type: 'mimoUnetPlus',
   codec: options,

@@ -5,17 +5,29 @@
 // in PyTorch's layout (conv OIHW, convT [in,out,kh,kw], linear [out,in]) or ours (HWIO, ...).
 import { tf } from '../runtime/index.ts';
 import type { Tensor, Variable } from '@tensorflow/tfjs';
-import { fromPytorchLayout, numElements, toPytorchLayout } from '../io/safetensors.ts';
+import { fromPytorchLayout, numElements, tensorTable, toPytorchLayout } from '../io/safetensors.ts';
 import type { ParamKind, RawTensor } from '../io/safetensors.ts';
 import type { ParamStore } from '../nn/params.ts';
 
 export type { ParamKind, RawTensor } from '../io/safetensors.ts';
 
+/**
+ * Parameter tensors by PyTorch state_dict name, in our layout (HWIO convolutions), as passed to
+ * `Model.apply`.
+ */
 export type Params = Readonly<Record<string, Tensor>>;
 /** Image `[B,H,W,C]`, clip `[B,T,H,W,C]`, or a pyramid list (finest first). */
 export type ModelInput = Tensor | Tensor[];
+/**
+ * What a model returns: an image `[B,H,W,C]` or clip `[B,T,H,W,C]` tensor, or a list of tensors
+ * (multi-scale outputs, in the order the model documents).
+ */
 export type ModelOutput = Tensor | Tensor[];
 
+/**
+ * A deblurring network: named trainable parameters and buffers, and a pure `apply` from input to
+ * output; values are NHWC.
+ */
 export interface Model {
   readonly name: string;
   /** Trainable parameters, keyed by PyTorch state_dict names, in our layout. */
@@ -26,18 +38,32 @@ export interface Model {
   readonly kinds: Readonly<Record<string, ParamKind>>;
   /** Pure except for BatchNorm buffer updates in training mode. Runs in its own tf.tidy. */
   apply(params: Params, input: ModelInput, opts: { readonly training: boolean }): ModelOutput;
+  /** Frees the model's parameters and buffers. */
   dispose(): void;
 }
 
+/** Parameters and buffers as plain data by name, ready to save (for example as safetensors). */
 export type StateDict = Record<string, RawTensor>;
+/**
+ * Tensor layout of a state dict: `pytorch` (conv OIHW, transposed conv [in, out, kh, kw], linear [out,
+ * in]) or `ours` (HWIO, as the model holds them).
+ */
 export type Layout = 'pytorch' | 'ours';
 
+/**
+ * Options of `loadStateDict`: the layout of the state dict and whether missing and unexpected keys are
+ * errors.
+ */
 export interface LoadOptions {
   readonly layout: Layout;
   /** Strict: missing and unexpected keys are errors (shape mismatches always are). */
   readonly strict: boolean;
 }
 
+/**
+ * The keys `loadStateDict` found missing from the state dict and those it did not expect; both empty
+ * in strict mode.
+ */
 export interface LoadReport {
   readonly missing: string[];
   readonly unexpected: string[];
@@ -135,7 +161,7 @@ export function loadStateDict(m: Model, sd: Readonly<Record<string, RawTensor>>,
  * I64 (PyTorch's dtype for num_batches_tracked) so the file loads there unchanged.
  */
 export function stateDict(m: Model, layout: Layout): StateDict {
-  const out: StateDict = {};
+  const out: StateDict = tensorTable();
   for (const [key, v] of [...Object.entries(m.params), ...Object.entries(m.buffers)]) {
     const data = v.dtype === 'int32' ? Int32Array.from(v.dataSync() as Int32Array) : Float32Array.from(v.dataSync() as Float32Array);
     const raw: RawTensor = layout === 'pytorch' && v.dtype === 'int32' ? { shape: [...v.shape], data, dtype: 'I64' } : { shape: [...v.shape], data };

@@ -97,6 +97,10 @@ function buildMscnn(o: MscnnOptions, store: ParamStore): Model {
   return makeModel('MSResNet', store, apply);
 }
 
+/**
+ * Model component MSCNN / DeepDeblur MSResNet (Nah et al. 2017): a coarse-to-fine multi-scale residual
+ * network on an image pyramid; train it with the `multiScale` strategy.
+ */
 export const mscnn = defineModel({
   type: 'mscnn',
   codec: options,

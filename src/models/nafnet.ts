@@ -121,6 +121,10 @@ function buildNafnet(opts: NafnetOptions, store: ParamStore): Model {
   return makeModel('NAFNet', store, apply);
 }
 
+/**
+ * Model component NAFNet (Chen et al. 2022), a nonlinear-activation-free U-Net for image deblurring;
+ * preset `gopro` is the paper's GoPro configuration.
+ */
 export const nafnet = defineModel({
   type: 'nafnet',
   codec: options,

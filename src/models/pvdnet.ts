@@ -205,6 +205,10 @@ function buildPvdnet(opts: PvdnetOptions, store: ParamStore): Model {
   return store.allocates ? withFlowWeights(model, opts.bimnetWeights, PVDNET_BIMNET_WEIGHTS, pvdnetNoBimnetWarning(opts.fixBimnet)) : model;
 }
 
+/**
+ * Model component PVDNet (Son et al. 2021): blur-invariant LiteFlowNet motion estimation and a pixel
+ * volume, inputs and outputs in [-1, 1]; preset `deblur` is the large backbone.
+ */
 export const pvdnet = defineModel({
   type: 'pvdnet',
   codec: options,

@@ -190,6 +190,10 @@ function buildRestormer(o: RestormerOptions, store: ParamStore): Model {
   return makeModel('Restormer', store, apply);
 }
 
+/**
+ * Model component Restormer (Zamir et al. 2022): a transformer U-Net with transposed (channel)
+ * attention; H and W must be multiples of 8.
+ */
 export const restormer = defineModel({
   type: 'restormer',
   codec: options,

@@ -135,6 +135,10 @@ function buildSrn(o: SrnOptions, store: ParamStore): Model {
   return makeModel('SRN', store, apply);
 }
 
+/**
+ * Model component SRN (Tao et al. 2018): a scale-recurrent encoder-decoder run coarse to fine on an
+ * image pyramid; train it with the `multiScale` strategy.
+ */
 export const srn = defineModel({
   type: 'srn',
   codec: options,

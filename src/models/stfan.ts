@@ -187,6 +187,10 @@ function buildStfan(_opts: StfanOptions, store: ParamStore): StfanModel {
   return { ...makeModel('STFAN', store, apply), cell };
 }
 
+/**
+ * Model component STFAN, "Spatio-Temporal Filter Adaptive Network for Video Deblurring" (Zhou et al.
+ * 2019): a recurrent cell with filter-adaptive convolutions run over the clip, N frames to N.
+ */
 export const stfan = defineModel({
   type: 'stfan',
   codec: options,

@@ -124,6 +124,10 @@ function buildStrcnn(opts: StrcnnOptions, store: ParamStore): Model {
   return makeModel('STRCNN', store, apply);
 }
 
+/**
+ * Model component STRCNN (Kim et al. 2017): a recurrent encoder-decoder with dynamic temporal
+ * blending, N frames to N−numFramesEncoded+1.
+ */
 export const strcnn = defineModel({
   type: 'strcnn',
   codec: options,

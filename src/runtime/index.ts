@@ -6,11 +6,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as TfNode from '@tensorflow/tfjs-node';
+import { loadQuietly } from './quiet.ts';
 
+/** The type of the tfjs namespace as the native package provides it. */
 export type Tf = typeof TfNode;
 export type BackendChoice = 'gpu' | 'native' | 'cpu';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Tensor5D, Scalar, Rank, TensorLike, Variable } from '@tensorflow/tfjs';
 
+/** Which TensorFlow.js backend is in use and what is behind it. */
 export interface RuntimeInfo {
   /** tfjs backend name: 'tensorflow' for the native runtime, 'cpu' for pure JS. */
   readonly backend: string;
@@ -26,11 +29,11 @@ export interface RuntimeInfo {
   readonly fallbacks: readonly string[];
 }
 
-export const SETUP_COMMAND = 'npm run setup';
+export const SETUP_COMMAND = 'npx simdeblur setup';
 const require = createRequire(import.meta.url);
 
-// TensorFlow's C++ INFO logging is chatty; keep warnings unless the user chose. (Its first
-// lines, printed before the level is read, still appear.)
+// TensorFlow's C++ INFO logging is chatty; keep warnings unless the user chose. The lines it
+// prints while loading, before it reads the level, are filtered by loadQuietly.
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
 
 function addonPresent(pkg: string): boolean {
@@ -57,8 +60,8 @@ interface Loaded {
 }
 
 function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Tf {
-  if (!addonPresent(pkg)) throw new Error(`${pkg}: native addon not built (run \`${SETUP_COMMAND}\`${pkg.endsWith('gpu') ? ' -- --gpu' : ''})`);
-  return require(pkg) as Tf;
+  if (!addonPresent(pkg)) throw new Error(`${pkg}: native addon not built (run \`${SETUP_COMMAND}${pkg.endsWith('gpu') ? ' --gpu' : ''}\`)`);
+  return loadQuietly(() => require(pkg) as Tf);
 }
 
 function load(): Loaded {
@@ -112,6 +115,7 @@ if (loaded.pkg === '@tensorflow/tfjs') {
   }
 }
 
+/** Whether the native TensorFlow backend (rather than pure JavaScript) is in use. */
 export function isNative(): boolean {
   return tf.getBackend() === 'tensorflow';
 }
@@ -132,6 +136,7 @@ export function nativeBackend(): NativeBackend {
   return tf.backend() as unknown as NativeBackend;
 }
 
+/** Describes the backend in use: package, versions, devices, threads and why a better backend was not used. */
 export function runtimeInfo(): RuntimeInfo {
   const native = isNative();
   const gpu = native && usingGpu(tf);

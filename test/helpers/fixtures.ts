@@ -49,24 +49,6 @@ export function sgdStep(m: Model, x: Tensor | Tensor[], target: Tensor, lr: numb
   return loss;
 }
 
-/**
- * The parity check of a single-input, single-output model: the fixture's trainable-parameter
- * count, its weights loaded strictly by name, the output within 1e-4, and no tensor left behind.
- */
-export function assertReproducesFixture(m: Model, fx: Fixture): void {
-  assert.equal(countParams(m), fx.meta.trainableParams);
-  loadStateDict(m, fx.weights, { layout: 'pytorch', strict: true });
-  const before = tf.memory().numTensors;
-  const x = toTensor(ioTensor(fx, 'input'));
-  const y = m.apply(m.params, x, { training: false }) as Tensor;
-  const expected = ioTensor(fx, 'output');
-  assert.deepEqual(y.shape, [...expected.shape]);
-  const err = maxAbsDiff(y.dataSync(), expected.data);
-  assert.ok(err <= 1e-4, `max abs error ${err}`);
-  tf.dispose([x, y]);
-  assert.equal(tf.memory().numTensors, before);
-}
-
 /** Runs `build` without printing the warning about a flow network built without pretrained weights. */
 export function withoutFlowWarning<A>(build: () => A): A {
   const previous = setFlowWeightsWarningSink(() => undefined);

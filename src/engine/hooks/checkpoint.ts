@@ -3,6 +3,7 @@
 import type { CheckpointEvent } from '../events.ts';
 import { asyncHook, due, perRun, positiveInt, unitsDone, type Hook } from './operators.ts';
 
+/** Options of the `checkpoints` hook. */
 export interface CheckpointHookOptions {
   /** Period in the run's unit: epochs, or iterations for an iteration-based run. */
   readonly every: number;
@@ -12,6 +13,11 @@ export interface CheckpointHookOptions {
   readonly keepBest?: boolean;
 }
 
+/**
+ * A hook that writes a checkpoint every `every` epochs (or iterations) and at the end of a completed
+ * run, keeping the newest `keepLast`, and with `keepBest` saves `checkpoints/best` at each new best
+ * validation PSNR; emits a `checkpoint` event for each.
+ */
 export function checkpoints(opts: CheckpointHookOptions): Hook {
   const every = positiveInt('checkpoints', 'every', opts.every);
   const keepLast = positiveInt('checkpoints', 'keepLast', opts.keepLast ?? 3);

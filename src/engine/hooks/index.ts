@@ -17,6 +17,7 @@ export { eventRecord } from './jsonl-log.ts';
 /** The experiment sections the standard hooks take their settings from (an Experiment will do). */
 export type HookSettings = Pick<Experiment, 'validation' | 'checkpoint' | 'log'>;
 
+/** Which of the standard logging hooks `standardHooks` includes, and the console progress options. */
 export interface StandardHookOptions {
   /** Console progress: its options, or false for none (default: on, on stdout). */
   readonly progress?: Omit<ProgressOptions, 'every'> | false;

@@ -16,6 +16,7 @@ export function eventRecord(ev: TrainEvent): Record<string, unknown> {
   return base;
 }
 
+/** Options of the `jsonlLog` hook. */
 export interface JsonlLogOptions {
   /** Default `<workDir>/log.jsonl`. */
   readonly file?: string;
@@ -23,6 +24,10 @@ export interface JsonlLogOptions {
   readonly every?: number;
 }
 
+/**
+ * A hook that appends one JSON object per event to a JSON-lines file (default `<workDir>/log.jsonl`):
+ * every `every`-th step and every skipped one, and all other events.
+ */
 export function jsonlLog(opts: JsonlLogOptions = {}): Hook {
   const every = positiveInt('jsonlLog', 'every', opts.every ?? 10);
   return perRun(() => {

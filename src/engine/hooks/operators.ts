@@ -3,6 +3,10 @@
 import { concatMap, defer, from, mergeMap, type OperatorFunction } from 'rxjs';
 import type { TrainEvent } from '../events.ts';
 
+/**
+ * A hook: an RxJS operator over the stream of training events, which may observe events, act on the
+ * run through `ctx`, or add events of its own.
+ */
 export type Hook = OperatorFunction<TrainEvent, TrainEvent>;
 
 /**

@@ -4,12 +4,14 @@
 import { tap } from 'rxjs';
 import { perRun, positiveInt, type Hook } from './operators.ts';
 
+/** Options of the `progress` hook: the output stream (default stdout) and the plain-line period. */
 export interface ProgressOptions {
   readonly stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** Plain-line period in steps (default 10). */
   readonly every?: number;
 }
 
+/** Formats a duration in seconds as `mm:ss` or `h:mm:ss` (`--:--` when not finite or negative). */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
@@ -24,6 +26,11 @@ function bar(fraction: number, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
+/**
+ * A console progress hook: on a terminal, one live line (bar, loss, learning rate, images/s, ETA)
+ * redrawn in place; otherwise a plain line every `every` steps. Validation, checkpoints and the end of
+ * the run get their own line.
+ */
 export function progress(opts: ProgressOptions = {}): Hook {
   const out = opts.stream ?? process.stdout;
   const live = out.isTTY === true;

@@ -4,6 +4,10 @@
 import { concatMap, of, throwError, concat } from 'rxjs';
 import { perRun, type Hook } from './operators.ts';
 
+/**
+ * A hook that stops the run at the first non-finite loss; the run checkpoints its last good weights
+ * and ends, then the event stream errors saying where the loss diverged.
+ */
 export function stopOnNaN(): Hook {
   return perRun(() => {
     let failure: string | undefined;

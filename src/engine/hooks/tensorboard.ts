@@ -4,6 +4,8 @@
 import path from 'node:path';
 import { tap } from 'rxjs';
 import { SummaryWriter } from '../../io/tensorboard.ts';
+import { encodeImage } from '../../synth/encode.ts';
+import type { ValidationEvent } from '../events.ts';
 import { perRun, positiveInt, type Hook } from './operators.ts';
 
 function toRgb8(rgb: Float32Array): Uint8Array {
@@ -23,6 +25,18 @@ export function tensorboard(opts: TensorboardOptions = {}): Hook {
   const every = positiveInt('tensorboard', 'every', opts.every ?? 10);
   return perRun(() => {
     let writer: SummaryWriter | undefined;
+    // sharp encodes PNGs asynchronously: image writes are chained here in event order, and the
+    // writer is closed only after the last of them.
+    let images: Promise<void> = Promise.resolve();
+    const writeImages = (w: SummaryWriter, ev: ValidationEvent): void => {
+      const pending = ev.images.map((img) => ({ tag: `val_images/${img.name}`, rgb: toRgb8(img.rgb), width: img.width, height: img.height }));
+      images = images.then(async () => {
+        const pngs = await Promise.all(pending.map((img) => encodeImage(img.rgb, img.width, img.height, { format: 'png' })));
+        pending.forEach((img, i) => w.image(img.tag, pngs[i]!, ev.iteration));
+        w.flush();
+      });
+      ev.ctx.wait(images);
+    };
     return tap({
       next(ev) {
         writer ??= new SummaryWriter(opts.logDir ?? path.join(ev.ctx.setup.workDir, 'tensorboard'));
@@ -39,8 +53,8 @@ export function tensorboard(opts: TensorboardOptions = {}): Hook {
             w.scalar('val/psnr', ev.psnr, ev.iteration);
             w.scalar('val/ssim', ev.ssim, ev.iteration);
             for (const [video, m] of Object.entries(ev.perVideo)) w.scalar(`val_video/${video}/psnr`, m.psnr, ev.iteration);
-            for (const img of ev.images) w.image(`val_images/${img.name}`, { rgb: toRgb8(img.rgb), height: img.height, width: img.width }, ev.iteration);
-            w.flush();
+            if (ev.images.length === 0) w.flush();
+            else writeImages(w, ev);
             break;
           case 'epoch':
             w.scalar('train/epoch_loss', ev.meanLoss, ev.iteration);
@@ -50,7 +64,12 @@ export function tensorboard(opts: TensorboardOptions = {}): Hook {
             break;
         }
       },
-      finalize: () => writer?.close(),
+      finalize: () => {
+        const w = writer;
+        // A failed image write has already failed the run (through ctx.wait); the records
+        // before it are still worth closing the file for.
+        if (w) void images.catch(() => undefined).then(() => w.close());
+      },
     });
   });
 }

@@ -3,6 +3,7 @@
 import type { ValidationEvent } from '../events.ts';
 import { asyncHook, due, positiveInt, unitsDone, type Hook } from './operators.ts';
 
+/** Options of the `validate` hook. */
 export interface ValidateOptions {
   /** Period in the run's unit: epochs, or iterations for an iteration-based run. */
   readonly every: number;
@@ -10,6 +11,10 @@ export interface ValidateOptions {
   readonly saveImages?: number;
 }
 
+/**
+ * A hook that evaluates the model on the validation dataset every `every` epochs (or iterations) and
+ * after the last one, and emits a `validation` event; does nothing without `data.val`.
+ */
 export function validate(opts: ValidateOptions): Hook {
   const every = positiveInt('validate', 'every', opts.every);
   const saveImages = opts.saveImages ?? 0;

@@ -7,6 +7,7 @@ import { mimo as mimoStrategy } from './mimo.ts';
 import { stfanRecurrent as stfanRecurrentStrategy } from './stfan.ts';
 import { pvdnetRecurrent as pvdnetRecurrentStrategy } from './pvdnet.ts';
 
+/** Strategy component: one output (one or several frames) compared with the ground truth; the default. */
 export const singleScale = defineComponent({
   kind: 'strategy',
   type: 'singleScale',
@@ -15,6 +16,10 @@ export const singleScale = defineComponent({
   describe: 'one output (one or several frames) against the ground truth (the default)',
 });
 
+/**
+ * Strategy component: image pyramids in and out with the loss summed over `numScales` scales (default
+ * 3), as SRN and MSCNN train.
+ */
 export const multiScale = defineComponent({
   kind: 'strategy',
   type: 'multiScale',
@@ -24,6 +29,10 @@ export const multiScale = defineComponent({
   describe: 'image pyramids in and out, loss summed over scales (SRN, MSCNN)',
 });
 
+/**
+ * Strategy component for MIMO-UNet (Cho et al. 2021): three output scales with image losses plus a 2-D
+ * frequency loss weighted by `fftWeight` (default 0.1, as the paper).
+ */
 export const mimo = defineComponent({
   kind: 'strategy',
   type: 'mimo',
@@ -33,6 +42,10 @@ export const mimo = defineComponent({
   describe: 'MIMO-UNet: three output scales, image and 2-D frequency losses (fftWeight 0.1 as the paper; 1.0 as SimDeblur)',
 });
 
+/**
+ * Strategy component for STFAN: one optimiser step per frame, carrying the restored frame and features
+ * forward without gradient (needs sampling `n_n`).
+ */
 export const stfanRecurrent = defineComponent({
   kind: 'strategy',
   type: 'stfanRecurrent',
@@ -41,6 +54,10 @@ export const stfanRecurrent = defineComponent({
   describe: 'STFAN: one optimiser step per frame, carrying the restored frame and features forward without gradient (sampling n_n)',
 });
 
+/**
+ * Strategy component for PVDNet: frames in [-1, 1], one optimiser step per frame 1..T-2 from the
+ * previous output (needs sampling `n_n`).
+ */
 export const pvdnetRecurrent = defineComponent({
   kind: 'strategy',
   type: 'pvdnetRecurrent',

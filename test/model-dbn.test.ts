@@ -6,34 +6,17 @@ import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
 import { dbn } from '../src/models/dbn.ts';
-import { countParams, loadStateDict, stateDict } from '../src/models/model.ts';
+import { buildModel, fromOriginal } from '../src/models/define.ts';
+import { loadStateDict, stateDict } from '../src/models/model.ts';
 import { readSafetensors, toTensor, writeSafetensors } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff, sgdStep, assertReproducesFixture } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStep } from './helpers/fixtures.ts';
 
 const fx = loadFixture('dbn');
-const kw = fx.meta.kwargs as { num_frames: number; in_channels: number; inner_channels: number };
-const opts = { numFrames: kw.num_frames, inChannels: kw.in_channels, innerChannels: kw.inner_channels };
-
-test('DBN reproduces the fixture output in eval mode (≤ 1e-4)', () => {
-  const m = dbn.create(opts, 0);
-  try {
-    assertReproducesFixture(m, fx);
-  } finally {
-    m.dispose();
-  }
-});
-
-test('DBN(5, 3, 64) has 15,305,291 trainable parameters', () => {
-  const m = dbn.create({ numFrames: 5, inChannels: 3, innerChannels: 64 }, 1);
-  try {
-    assert.equal(countParams(m), 15_305_291);
-  } finally {
-    m.dispose();
-  }
-});
+// The fixture's configuration, from the original's constructor arguments.
+const spec = fromOriginal(fx.meta.model, fx.meta.kwargs);
 
 test('DBN rejects clips with the wrong frame count, channels or size', () => {
-  const m = dbn.create(opts, 0);
+  const m = buildModel(spec, 0);
   try {
     const bad = (shape: number[], re: RegExp): void => {
       const x = tf.zeros(shape);
@@ -106,7 +89,7 @@ test('a DBN training step leaks no tensors; BN running stats move in training mo
 });
 
 test('loadStateDict: clear errors for missing, unexpected and mis-shaped keys; nothing assigned on error', () => {
-  const m = dbn.create(opts, 0);
+  const m = buildModel(spec, 0);
   try {
     const w0 = m.params['F0.0.weight']!.dataSync().slice();
     const { 'D1.0.bias': _dropped, ...missing } = fx.weights;
@@ -127,8 +110,8 @@ test('loadStateDict: clear errors for missing, unexpected and mis-shaped keys; n
 });
 
 test('stateDict: PyTorch-layout export equals the loaded file and reloads through safetensors', () => {
-  const a = dbn.create(opts, 0);
-  const b = dbn.create(opts, 123);
+  const a = buildModel(spec, 0);
+  const b = buildModel(spec, 123);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbn-'));
   try {
     loadStateDict(a, fx.weights, { layout: 'pytorch', strict: true });
