@@ -33,7 +33,8 @@ test('train writes the experiment, checkpoints, logs; resume continues; test rep
 
   const t = cli(['test', RECIPE, '--checkpoint', path.join(wd, 'checkpoints', 'best')]);
   assert.equal(t.status, 0, t.stderr);
-  assert.match(t.stdout, /video_000\s+1\s+\d+\.\d+\s+0\.\d{4}/);
+  // PSNR, the input's PSNR and the gain, then SSIM.
+  assert.match(t.stdout, /video_000\s+1\s+\d+\.\d+\s+\d+\.\d+\s+[+-]\d+\.\d+\s+0\.\d{4}/);
   assert.match(t.stdout, /overall\s+2\s+\d+\.\d+/);
   const report = lastJson(t.stdout);
   assert.ok(Number.isFinite(report.psnr) && report.ssim > 0);

@@ -177,7 +177,7 @@ test("resume checks state.json's position fields, naming the file and the key", 
 test('a diverging loss is reported once, and the summary says so', async () => {
   let printed = '';
   const stream = new Writable({ write(chunk, _enc, cb) { printed += String(chunk); cb(); } });
-  const summary = await fit(tiny(6, { lr: 1e9 }), { workDir: tempDir(), tensorboard: false, jsonl: false, progress: { stream } });
+  const summary = await fit(tiny(6, { lr: 1e4 }), { workDir: tempDir(), tensorboard: false, jsonl: false, progress: { stream } });
   assert.equal(summary.reason, 'completed');
   assert.equal(summary.diverged, true);
   assert.equal(summary.warnings.length, 1);

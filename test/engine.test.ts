@@ -149,7 +149,7 @@ test('a non-finite loss is never applied; stopOnNaN checkpoints good weights and
   const seen: TrainEvent[] = [];
   await assert.rejects(
     lastValueFrom(train(setup).pipe(stopOnNaN(), filter((e) => (seen.push(e), true)))),
-    /loss is NaN at epoch 1, iteration 3 .*last good weights in .*iter_00000003/,
+    /loss is NaN at epoch 1, iteration 3 .*last finite weights from iteration 3 in .*iter_00000003/,
   );
   assert.deepEqual(seen.filter((e) => e.type === 'checkpoint').map((e) => (e.type === 'checkpoint' ? e.reason : '')), ['stop']);
   for (const v of Object.values(setup.model.params)) assert.ok(Array.from(v.dataSync()).every(Number.isFinite));

@@ -11,9 +11,15 @@ import { decodeRecipe, loadRecipe } from './recipe-file.ts';
 import { EXIT_USAGE, UsageError } from './exit.ts';
 
 export function formatTable(r: EvalResult): string {
-  const rows = Object.entries(r.perVideo).map(([v, m]) => [v, m.frames.toString(), m.psnr.toFixed(2), m.ssim.toFixed(4)]);
-  rows.push(['overall', r.frames.toString(), r.psnr.toFixed(2), r.ssim.toFixed(4)]);
-  const head = ['video', 'frames', 'PSNR', 'SSIM'];
+  // The blurry input's PSNR beside each result: a model that scores below it is worse than doing nothing.
+  const psnrs = (psnr: number, input: number | null) => {
+    if (input === null || !Number.isFinite(input)) return [psnr.toFixed(2), '-', '-'];
+    const gain = psnr - input;
+    return [psnr.toFixed(2), input.toFixed(2), `${gain >= 0 ? '+' : '-'}${Math.abs(gain).toFixed(2)}`];
+  };
+  const rows = Object.entries(r.perVideo).map(([v, m]) => [v, m.frames.toString(), ...psnrs(m.psnr, m.inputPsnr), m.ssim.toFixed(4)]);
+  rows.push(['overall', r.frames.toString(), ...psnrs(r.psnr, r.inputPsnr), r.ssim.toFixed(4)]);
+  const head = ['video', 'frames', 'PSNR', 'input PSNR', 'gain', 'SSIM'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
@@ -23,23 +29,24 @@ export async function testCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { checkpoint: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, 'no-ema': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: { checkpoint: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, 'no-ema': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'allow-nonfinite': { type: 'boolean', default: false } },
   });
   const file = positionals[0];
-  if (!file || !values.checkpoint) throw new UsageError('usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]');
+  if (!file || !values.checkpoint) throw new UsageError('usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json] [--allow-nonfinite]');
   const exp = decodeRecipe(await loadRecipe(file), file, values.set);
   if (!exp) return EXIT_USAGE;
   const ckpt = values.checkpoint;
   const state = readCheckpointState(ckpt);
   await using setup = await interpret(exp, { evalOnly: true });
   if (!setup.val) throw new UsageError(`${file} has no validation dataset (data.val) to test on`);
-  loadWeights(setup.model, path.join(ckpt, 'weights.safetensors'));
+  const allowNonfinite = values['allow-nonfinite'];
+  loadWeights(setup.model, path.join(ckpt, 'weights.safetensors'), { allowNonfinite });
   const useEma = state.emaMeta !== null && !values['no-ema'];
   if (useEma) {
     // The EMA weights are what validation used during training.
     const { tensors } = readSafetensors(path.join(ckpt, 'optimizer.safetensors'), { select: (k) => k.startsWith('ema/') });
     const ema = tensorTable(Object.entries(tensors).map(([k, v]) => [k.slice(4), v] as const));
-    loadStateDict(setup.model, ema, { layout: 'ours', strict: false });
+    loadStateDict(setup.model, ema, { layout: 'ours', strict: false, allowNonfinite });
   }
   const t0 = Date.now();
   const r = await evaluate(setup.model, setup.model.params, setup.strategy, setup.val, {

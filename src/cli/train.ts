@@ -12,6 +12,7 @@ export const TRAIN_OPTIONS = {
   'resume-from': { type: 'string' },
   quiet: { type: 'boolean', default: false },
   'no-tensorboard': { type: 'boolean', default: false },
+  'allow-nonfinite': { type: 'boolean', default: false },
 } as const;
 
 /** Trains a recipe's value with the command line's train options; returns the exit status. */
@@ -30,6 +31,7 @@ export async function trainValue(value: unknown, source: string, args: string[])
       progress: values.quiet ? false : {},
       tensorboard: !values['no-tensorboard'],
       handleSignals: true,
+      allowNonfinite: values['allow-nonfinite'],
     });
     console.log(JSON.stringify(summary));
     // With handleSignals and no AbortSignal of ours, only Ctrl-C stops a run early.
@@ -42,6 +44,6 @@ export async function trainValue(value: unknown, source: string, args: string[])
 
 export async function trainCommand(args: string[]): Promise<number> {
   const [file, ...rest] = args;
-  if (file === undefined || file.startsWith('-')) throw new UsageError('usage: simdeblur train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard]');
+  if (file === undefined || file.startsWith('-')) throw new UsageError('usage: simdeblur train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard] [--allow-nonfinite]');
   return trainValue(await loadRecipe(file), file, rest);
 }

@@ -10,6 +10,10 @@ import type { Tensor } from '../runtime/index.ts';
 import { fromTensor, readSafetensors, tensorTable, toTensor, writeSafetensors, type RawTensor } from '../io/safetensors.ts';
 import { loadStateDict, stateDict, type Model } from '../models/model.ts';
 import type { OptimizerState as TensorState } from '../optim/types.ts';
+import * as t from 'io-ts';
+import { FiniteNumber, NonNegInt, strict } from '../config/codecs.ts';
+import { decodeOrThrow } from '../config/errors.ts';
+import { listNames, nonFiniteRaw } from '../util/finite.ts';
 
 export const CHECKPOINT_FORMAT = 1;
 
@@ -28,6 +32,43 @@ export interface CheckpointState {
   readonly emaMeta: Readonly<Record<string, number>> | null;
   readonly versions: Readonly<Record<string, string>>;
   readonly savedAt: string;
+}
+
+const Metrics = t.record(t.string, t.union([FiniteNumber, t.null]), 'record of numbers');
+const Meta = t.record(t.string, FiniteNumber, 'record of numbers');
+
+/** What a state.json must hold (the format is checked first, on its own). */
+const StateCodec = strict(
+  {
+    format: FiniteNumber,
+    experiment: t.unknown,
+    epoch: NonNegInt,
+    batch: NonNegInt,
+    iteration: NonNegInt,
+    seed: NonNegInt,
+    // NaN metrics are written as null by JSON.stringify.
+    metrics: Metrics,
+    bestPsnr: t.union([FiniteNumber, t.null]),
+    optimizerMeta: Meta,
+    emaMeta: t.union([Meta, t.null]),
+    versions: t.record(t.string, t.string, 'record of strings'),
+    savedAt: t.string,
+  },
+  {},
+  'checkpoint state',
+);
+
+/** Options for loading weights or training state. */
+export interface LoadCheckpointOptions {
+  /** Load tensors holding NaN or ±Infinity too (refused by default: they are a diverged run's). */
+  readonly allowNonfinite?: boolean;
+}
+
+/** Throws naming `file` and the tensors holding non-finite values, unless allowed. */
+export function refuseNonfinite(file: string, tensors: Readonly<Record<string, RawTensor>>, opts: LoadCheckpointOptions = {}): void {
+  if (opts.allowNonfinite) return;
+  const bad = nonFiniteRaw(tensors);
+  if (bad.length > 0) throw new Error(`${file}: non-finite values in ${listNames(bad)}; pass allowNonfinite (--allow-nonfinite) to load them anyway`);
 }
 
 function rawMap(tensors: Readonly<Record<string, Tensor>>): Record<string, RawTensor> {
@@ -74,28 +115,35 @@ function packageVersion(): string {
 export function readCheckpointState(dir: string): CheckpointState {
   const file = path.join(dir, 'state.json');
   if (!fs.existsSync(file)) throw new Error(`${dir} is not a checkpoint: no state.json`);
-  let state: CheckpointState;
+  let value: unknown;
   try {
-    state = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointState;
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
-  if (state.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: checkpoint format ${state.format}, this version reads ${CHECKPOINT_FORMAT}`);
-  return state;
+  const format = (value as { format?: unknown } | null)?.format;
+  if (format !== CHECKPOINT_FORMAT) throw new Error(`${file}: checkpoint format ${JSON.stringify(format)}, this version reads ${CHECKPOINT_FORMAT}`);
+  const state = decodeOrThrow(StateCodec, value, `${file}: invalid checkpoint state`);
+  return { ...state, metrics: Object.fromEntries(Object.entries(state.metrics).map(([k, v]) => [k, v ?? NaN])) };
 }
 
-/** Loads weights (and buffers) into the model's variables, by name, strictly. */
-export function loadWeights(model: Model, file: string): void {
+/**
+ * Loads weights (and buffers) into the model's variables, by name, strictly. Non-finite values
+ * are refused unless `opts.allowNonfinite`.
+ */
+export function loadWeights(model: Model, file: string, opts: LoadCheckpointOptions = {}): void {
   try {
-    loadStateDict(model, readSafetensors(file).tensors, { layout: 'pytorch', strict: true });
+    loadStateDict(model, readSafetensors(file).tensors, { layout: 'pytorch', strict: true, ...(opts.allowNonfinite ? { allowNonfinite: true } : {}) });
   } catch (err) {
     throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
 /** Optimiser and EMA tensors of a checkpoint (the caller owns and disposes them). */
-export function loadTrainingState(dir: string, state: CheckpointState): { optimizer: TensorState; ema?: TensorState } {
-  const { tensors } = readSafetensors(path.join(dir, 'optimizer.safetensors'));
+export function loadTrainingState(dir: string, state: CheckpointState, opts: LoadCheckpointOptions = {}): { optimizer: TensorState; ema?: TensorState } {
+  const file = path.join(dir, 'optimizer.safetensors');
+  const { tensors } = readSafetensors(file);
+  refuseNonfinite(file, tensors, opts);
   const opt = tensorTable<Tensor>();
   const ema = tensorTable<Tensor>();
   for (const [k, raw] of Object.entries(tensors)) {

@@ -3,9 +3,32 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../runtime/index.ts';
+import type { Tensor } from '../runtime/index.ts';
 import type { TrainSetup } from './setup.ts';
 import { evaluate, type EvalResult } from './evaluate.ts';
-import { checkpointIteration, listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint } from './checkpoint.ts';
+import { checkpointIteration, listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint, type LoadCheckpointOptions } from './checkpoint.ts';
+import type { OptimizerState } from '../optim/types.ts';
+import { listNames, nonFiniteTensors } from '../util/finite.ts';
+
+/**
+ * The model, optimiser and EMA state at a position. Its tensors are clones: they share buffers
+ * with the live variables until an update swaps those, so holding one costs memory only while
+ * the live state has moved on.
+ */
+interface Snapshot {
+  readonly epoch: number;
+  readonly batch: number;
+  readonly iteration: number;
+  readonly params: Record<string, Tensor>;
+  readonly buffers: Record<string, Tensor>;
+  readonly optimizer: OptimizerState;
+  readonly ema: OptimizerState | undefined;
+}
+
+function disposeSnapshot(s: Snapshot | undefined): void {
+  if (!s) return;
+  tf.dispose([...Object.values(s.params), ...Object.values(s.buffers), ...Object.values(s.optimizer.tensors), ...Object.values(s.ema?.tensors ?? {})]);
+}
 
 /**
  * The mutable state of a training run (epoch, batch and iteration counters, best validation PSNR, last
@@ -18,6 +41,10 @@ export class TrainContext {
   iteration = 0;
   bestPsnr: number | null = null;
   lastMetrics: Record<string, number> = {};
+  /** The newest validation through `validate()`: where it was made and its PSNR. */
+  lastValidation: { readonly iteration: number; readonly psnr: number } | undefined;
+  /** The newest state found finite, kept so that a diverged run can save it instead of its own. */
+  private lastFinite: Snapshot | undefined;
   readonly startedAt = Date.now();
   /**
    * Resolves once the loop has let go of the setup: after `end`, after an error, or, when the
@@ -78,7 +105,74 @@ export class TrainContext {
 
   /** Called by the loop when it has exited. */
   finish(): void {
+    disposeSnapshot(this.lastFinite);
+    this.lastFinite = undefined;
     this.markDone();
+  }
+
+  /** The live model, optimiser and EMA tensors, by name (`params/…`, `buffers/…`, `optimizer/…`, `ema/…`). */
+  private liveState(): { named: Record<string, Tensor>; owned: Tensor[] } {
+    const { model, optimizer, ema } = this.setup;
+    const opt = optimizer.state();
+    const avg = ema?.state();
+    const prefixed = (prefix: string, ts: Readonly<Record<string, Tensor>>) => Object.entries(ts).map(([k, v]) => [`${prefix}/${k}`, v] as const);
+    const named = Object.fromEntries([...prefixed('params', model.params), ...prefixed('buffers', model.buffers), ...prefixed('optimizer', opt.tensors), ...prefixed('ema', avg?.tensors ?? {})]);
+    return { named, owned: [...Object.values(opt.tensors), ...Object.values(avg?.tensors ?? {})] };
+  }
+
+  /** Names of the live state's tensors that hold a non-finite value (one scalar read when none do). */
+  nonFiniteState(): string[] {
+    const { named, owned } = this.liveState();
+    try {
+      return nonFiniteTensors(named);
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+
+  /** The iteration of the state a checkpoint would now hold, if it is finite (else undefined). */
+  get finiteIteration(): number | undefined {
+    return this.lastFinite?.iteration;
+  }
+
+  /**
+   * Checks the live state after a step (and at the start of a run). Finite: it becomes the state
+   * to fall back on. Not: the model, optimiser and EMA are put back to the last finite state
+   * (position included), the run is asked to stop (unless `stop` is false: a run may start from
+   * a non-finite state loaded on purpose), and the offending tensors are returned.
+   */
+  guardState(stop = true): string[] {
+    const bad = this.nonFiniteState();
+    if (bad.length === 0) {
+      const { model, optimizer, ema } = this.setup;
+      disposeSnapshot(this.lastFinite);
+      // A finished epoch counts as the start of the next, as the loop does after it.
+      const closed = this.batch >= this.itersPerEpoch;
+      const clone = (ts: Readonly<Record<string, Tensor>>) => Object.fromEntries(Object.entries(ts).map(([k, v]) => [k, tf.clone(v)]));
+      this.lastFinite = {
+        epoch: closed ? this.epoch + 1 : this.epoch,
+        batch: closed ? 0 : this.batch,
+        iteration: this.iteration,
+        params: clone(model.params),
+        buffers: clone(model.buffers),
+        optimizer: optimizer.state(),
+        ema: ema?.state(),
+      };
+      return [];
+    }
+    const s = this.lastFinite;
+    if (s) {
+      const { model, optimizer, ema } = this.setup;
+      for (const [k, v] of Object.entries(s.params)) model.params[k]!.assign(v);
+      for (const [k, v] of Object.entries(s.buffers)) model.buffers[k]!.assign(v);
+      optimizer.loadState(s.optimizer);
+      if (ema && s.ema) ema.loadState(s.ema);
+      this.epoch = s.epoch;
+      this.batch = s.batch;
+      this.iteration = s.iteration;
+    }
+    if (stop) this.requestStop();
+    return bad;
   }
 
   /**
@@ -93,16 +187,22 @@ export class TrainContext {
     // With an EMA, validation sees the averaged weights (swapped in, then back).
     const r = await (this.setup.ema ? this.setup.ema.withAveraged(run) : run());
     this.lastMetrics = { psnr: r.psnr, ssim: r.ssim };
+    this.lastValidation = { iteration: this.iteration, psnr: r.psnr };
     return r;
   }
 
-  /** Writes `checkpoints/iter_<n>` (or `checkpoints/<name>`) and returns its path. */
+  /**
+   * Writes `checkpoints/iter_<n>` (or `checkpoints/<name>`) and returns its path. A state holding
+   * a non-finite value is never written: that throws, naming the tensors.
+   */
   async saveCheckpoint(name = `iter_${String(this.iteration).padStart(8, '0')}`): Promise<string> {
     const dir = path.join(this.checkpointsDir, name);
     const { model, optimizer, ema, experiment, seed } = this.setup;
     const optState = optimizer.state();
     const emaState = ema?.state();
     try {
+      const bad = this.nonFiniteState();
+      if (bad.length > 0) throw new Error(`not saving ${dir}: non-finite values in ${listNames(bad)} at iteration ${this.iteration}`);
       await saveCheckpoint(dir, {
         model,
         optimizer: optState,
@@ -124,12 +224,26 @@ export class TrainContext {
     for (const dir of ours.slice(0, Math.max(0, ours.length - keep))) fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  /** Restores weights, optimiser/EMA state and position from a checkpoint directory. */
-  resume(dir: string): void {
+  /**
+   * Restores weights, optimiser/EMA state and position from a checkpoint directory. Non-finite
+   * tensors are refused unless `opts.allowNonfinite`.
+   */
+  resume(dir: string, opts: LoadCheckpointOptions = {}): void {
     const state = readCheckpointState(dir);
+    const file = path.join(dir, 'state.json');
     if (state.seed !== this.setup.seed) throw new Error(`${dir}: checkpoint was made with seed ${state.seed}, the experiment has seed ${this.setup.seed}; an exact resume needs the same seed`);
-    loadWeights(this.setup.model, path.join(dir, 'weights.safetensors'));
-    const training = loadTrainingState(dir, state);
+    // The loop leaves batch = itersPerEpoch between an epoch's last step and closing the epoch.
+    const per = this.itersPerEpoch;
+    if (state.batch > per) {
+      throw new Error(`${file}: batch ${state.batch} is past the end of an epoch (${per} iterations per epoch); was the checkpoint made with other training data or batch size?`);
+    }
+    if (state.epoch * per + state.batch !== state.iteration) {
+      throw new Error(
+        `${file}: epoch ${state.epoch}, batch ${state.batch} and iteration ${state.iteration} disagree (${per} iterations per epoch: expected iteration ${state.epoch * per + state.batch}); was the checkpoint made with other training data or batch size?`,
+      );
+    }
+    loadWeights(this.setup.model, path.join(dir, 'weights.safetensors'), opts);
+    const training = loadTrainingState(dir, state, opts);
     try {
       this.setup.optimizer.loadState(training.optimizer);
       if (this.setup.ema) {

@@ -13,6 +13,8 @@ import { batchTensors } from './step.ts';
 export interface VideoMetrics {
   readonly psnr: number;
   readonly ssim: number;
+  /** PSNR of the blurry input's frames (null when not comparable with the output). */
+  readonly inputPsnr: number | null;
   readonly frames: number;
 }
 
@@ -108,12 +110,15 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     opts.onProgress?.(++done, total);
   }
   const perVideo: Record<string, VideoMetrics> = {};
-  const acc = new Map<string, { psnr: number; ssim: number; n: number }>();
+  const acc = new Map<string, { psnr: number; ssim: number; inputPsnr: number; n: number }>();
   for (const v of seen.values()) {
-    const a = acc.get(v.video) ?? { psnr: 0, ssim: 0, n: 0 };
-    acc.set(v.video, { psnr: a.psnr + v.psnr, ssim: a.ssim + v.ssim, n: a.n + 1 });
+    const a = acc.get(v.video) ?? { psnr: 0, ssim: 0, inputPsnr: 0, n: 0 };
+    acc.set(v.video, { psnr: a.psnr + v.psnr, ssim: a.ssim + v.ssim, inputPsnr: a.inputPsnr + v.inputPsnr, n: a.n + 1 });
   }
-  for (const [video, a] of [...acc].sort(([x], [y]) => x.localeCompare(y))) perVideo[video] = { psnr: a.psnr / a.n, ssim: a.ssim / a.n, frames: a.n };
+  for (const [video, a] of [...acc].sort(([x], [y]) => x.localeCompare(y))) {
+    const inputPsnr = a.inputPsnr / a.n;
+    perVideo[video] = { psnr: a.psnr / a.n, ssim: a.ssim / a.n, inputPsnr: Number.isNaN(inputPsnr) ? null : inputPsnr, frames: a.n };
+  }
   const all = [...seen.values()];
   const mean = (f: (v: (typeof all)[number]) => number) => (all.length === 0 ? NaN : all.reduce((s, v) => s + f(v), 0) / all.length);
   const inputPsnr = mean((v) => v.inputPsnr);

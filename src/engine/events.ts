@@ -44,6 +44,12 @@ export interface StepEvent extends Position {
   readonly stepMs: number;
   /** The loss was not finite: the update was not applied. */
   readonly skipped: boolean;
+  /**
+   * Tensors (`params/…`, `buffers/…`, `optimizer/…`, `ema/…`) that held a non-finite value after
+   * this step. The state was then put back to the last finite one (`ctx.iteration` says which)
+   * and the run stops.
+   */
+  readonly nonFiniteState?: readonly string[];
 }
 
 /** Emitted at the end of each epoch with its mean loss and duration in seconds. */
@@ -63,6 +69,11 @@ export interface ValidationEvent extends Position {
   readonly ctx: TrainContext;
   readonly psnr: number;
   readonly ssim: number;
+  /**
+   * PSNR of the blurry inputs themselves: what doing nothing scores (null when not comparable;
+   * absent when whoever made the event did not compute it).
+   */
+  readonly inputPsnr?: number | null;
   readonly perVideo: Readonly<Record<string, VideoMetrics>>;
   readonly seconds: number;
   /** A few restored images beside their inputs and ground truth. */
@@ -84,6 +95,14 @@ export interface CheckpointEvent extends Position {
  * Emitted last, when the run completed its planned length or was stopped, with its total duration in
  * seconds.
  */
+/** Something a person should know about the run that does not stop it (e.g. a diverging loss). */
+export interface WarningEvent extends Position {
+  readonly type: 'warning';
+  readonly ctx: TrainContext;
+  readonly kind: 'divergence';
+  readonly message: string;
+}
+
 export interface EndEvent extends Position {
   readonly type: 'end';
   readonly ctx: TrainContext;
@@ -95,4 +114,4 @@ export interface EndEvent extends Position {
  * Any event of a training run, discriminated by `type`; every event carries the run's {@link
  * TrainContext} as `ctx`.
  */
-export type TrainEvent = StartEvent | StepEvent | EpochEvent | ValidationEvent | CheckpointEvent | EndEvent;
+export type TrainEvent = StartEvent | StepEvent | EpochEvent | ValidationEvent | CheckpointEvent | WarningEvent | EndEvent;

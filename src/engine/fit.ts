@@ -2,16 +2,17 @@
 // work directory's lock (one run at a time), interprets the experiment, writes `experiment.json`,
 // trains with the standard hooks (plus the caller's), optionally resumes and handles Ctrl-C,
 // always releases everything it made, and returns a summary of the run.
+import fs from 'node:fs';
 import path from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { workDirOf, type Experiment } from '../config/experiment.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
-import { latestCheckpoint, readCheckpointState } from './checkpoint.ts';
+import { latestCheckpoint, listCheckpoints, readCheckpointState } from './checkpoint.ts';
 import type { TrainContext } from './context.ts';
 import type { EndEvent } from './events.ts';
 import { composeHooks, standardHooks, type Hook, type StandardHookOptions } from './hooks/index.ts';
 import { interpret } from './interpret.ts';
-import { acquireRunLock } from './run-lock.ts';
+import { acquireRunLock, type RunLock } from './run-lock.ts';
 import { train } from './train.ts';
 
 /** Options of {@link fit}: where the run goes, resuming, extra hooks and how it may be stopped. */
@@ -31,6 +32,8 @@ export interface FitOptions extends StandardHookOptions {
    * Default false: a library should not take over the process's signals unasked.
    */
   readonly handleSignals?: boolean;
+  /** Resume from a checkpoint holding NaN or ±Infinity (refused by default). */
+  readonly allowNonfinite?: boolean;
 }
 
 /** What {@link fit} returns: how far the run got, its last metrics and checkpoint, and why it ended. */
@@ -48,6 +51,12 @@ export interface FitSummary {
   readonly checkpoint?: string;
   readonly reason: EndEvent['reason'];
   readonly seconds: number;
+  /** The loss diverged (a 'divergence' warning was raised). */
+  readonly diverged: boolean;
+  /** Warnings raised during the run, in order. */
+  readonly warnings: readonly string[];
+  /** Where a fresh run moved the earlier run's work directory (see `fit`). */
+  readonly archived?: string;
 }
 
 /** The keys of two values' top level whose values differ. */
@@ -70,6 +79,31 @@ function resumePoint(exp: Experiment, workDir: string, opts: FitOptions): string
   const diff = differingKeys(readCheckpointState(from).experiment, exp).filter((k) => k !== 'run');
   if (diff.length > 0) process.stderr.write(`warning: resuming ${from}, whose experiment differs in: ${diff.join(', ')}\n`);
   return from;
+}
+
+/** `20240131_235959`: local time, as BasicSR stamps archived experiment directories. */
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/**
+ * A fresh run into a work directory that holds checkpoints would mix its checkpoints with the
+ * earlier run's (and a later resume would pick whichever is newest), so the directory is renamed
+ * to `<workDir>_archived_<time>` first. The rename takes the lock file along; the lock is taken
+ * again on the new, empty directory (returned) and the moved copy is removed.
+ */
+function archiveUsedWorkDir(workDir: string, lock: RunLock): { archived: string; lock: RunLock } | undefined {
+  const ckpts = path.join(workDir, 'checkpoints');
+  if (listCheckpoints(ckpts).length === 0 && !fs.existsSync(path.join(ckpts, 'best', 'state.json'))) return undefined;
+  const base = `${path.resolve(workDir)}_archived_${timestamp()}`;
+  let archived = base;
+  for (let n = 2; fs.existsSync(archived); n++) archived = `${base}_${n}`;
+  fs.renameSync(workDir, archived);
+  const fresh = acquireRunLock(workDir);
+  fs.rmSync(path.join(archived, path.basename(lock.file)), { force: true });
+  process.stderr.write(`${workDir} held an earlier run's checkpoints: moved it to ${archived}\n`);
+  return { archived, lock: fresh };
 }
 
 /** First SIGINT: abort `stop`; second: exit at once. Returns the function that unhooks it. */
@@ -100,6 +134,8 @@ export async function fit(experiment: Experiment, opts: FitOptions = {}): Promis
   // Held until everything below is released, however the run ends (declared first, freed last).
   using _lock = acquireRunLock(workDir);
   const resumeFrom = resumePoint(experiment, workDir, opts);
+  const moved = resumeFrom === undefined ? archiveUsedWorkDir(workDir, _lock) : undefined;
+  using _freshLock = moved?.lock;
   await using setup = await interpret(experiment, { workDir });
   writeFileAtomicSync(path.join(workDir, 'experiment.json'), `${JSON.stringify(experiment, null, 2)}\n`);
 
@@ -108,15 +144,21 @@ export async function fit(experiment: Experiment, opts: FitOptions = {}): Promis
   let ctx: TrainContext | undefined;
   let last: { loss?: number; psnr?: number; ssim?: number; checkpoint?: string } = {};
   let end: EndEvent | undefined;
+  const warnings: string[] = [];
+  let diverged = false;
   try {
     await lastValueFrom(
-      train(setup, { signal: stop.signal, ...(resumeFrom ? { resumeFrom } : {}) }).pipe(
+      train(setup, { signal: stop.signal, ...(resumeFrom ? { resumeFrom } : {}), ...(opts.allowNonfinite ? { allowNonfinite: true } : {}) }).pipe(
         tap((ev) => (ctx ??= ev.ctx)),
         standardHooks(experiment, opts),
         tap((ev) => {
           if (ev.type === 'step') last = { ...last, loss: ev.loss };
           if (ev.type === 'validation') last = { ...last, psnr: ev.psnr, ssim: ev.ssim };
           if (ev.type === 'checkpoint') last = { ...last, checkpoint: ev.path };
+          if (ev.type === 'warning') {
+            warnings.push(ev.message);
+            diverged ||= ev.kind === 'divergence';
+          }
           if (ev.type === 'end') end = ev;
         }),
         composeHooks(opts.hooks ?? []),
@@ -138,5 +180,8 @@ export async function fit(experiment: Experiment, opts: FitOptions = {}): Promis
     ...(checkpoint !== undefined ? { checkpoint } : {}),
     reason: end.reason,
     seconds: end.seconds,
+    diverged,
+    warnings,
+    ...(moved ? { archived: moved.archived } : {}),
   };
 }

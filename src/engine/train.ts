@@ -24,6 +24,8 @@ export interface TrainOptions {
   readonly resumeFrom?: string;
   /** Aborting it stops the run gracefully: a checkpoint, then `end` with reason 'stopped'. */
   readonly signal?: AbortSignal;
+  /** Resume from a checkpoint holding NaN or ±Infinity (refused by default). */
+  readonly allowNonfinite?: boolean;
 }
 
 /** The training loop as a cold stream of events; subscribing starts the run and hooks are operators on the stream. */
@@ -36,7 +38,7 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
     }
     const ctx = new TrainContext(setup, itersPerEpoch);
     try {
-      if (opts.resumeFrom) ctx.resume(opts.resumeFrom);
+      if (opts.resumeFrom) ctx.resume(opts.resumeFrom, { allowNonfinite: opts.allowNonfinite ?? false });
     } catch (err) {
       subscriber.error(err);
       return;
@@ -62,6 +64,8 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
       await ctx.settle();
       // Leftovers of a checkpoint write interrupted by a crash are finished or removed.
       await cleanStaleTemps(ctx.checkpointsDir).catch(() => undefined);
+      // The state to fall back on should a step make it non-finite.
+      ctx.guardState(false);
       while (!finished() && !ctx.stopRequested) {
         const epochStart = Date.now();
         let lossSum = 0;
@@ -81,10 +85,12 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
             lossSum += r.loss;
             steps++;
           }
+          const at = { ctx, epoch: ctx.epoch, iteration: ctx.iteration, batch: ctx.batch - 1 };
+          // A skipped update can still have changed the state (BatchNorm statistics of the forward).
+          const nonFinite = ctx.guardState();
           await emit({
             type: 'step',
-            ...pos(),
-            batch: ctx.batch - 1,
+            ...at,
             loss: r.loss,
             terms: r.terms,
             lr,
@@ -92,6 +98,7 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
             dataMs: t0 - tData,
             stepMs: t1 - t0,
             skipped: !r.applied,
+            ...(nonFinite.length > 0 ? { nonFiniteState: nonFinite } : {}),
           });
           tData = performance.now();
         }
@@ -103,7 +110,8 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
         }
       }
       if (ctx.abandoned) return;
-      if (ctx.stopRequested && !finished()) {
+      // With no finite state to save (a non-finite one was loaded on purpose), nothing is saved.
+      if (ctx.stopRequested && !finished() && ctx.finiteIteration !== undefined) {
         const path = await ctx.saveCheckpoint();
         await emit({ type: 'checkpoint', ...pos(), path, reason: 'stop' });
       }

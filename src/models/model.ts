@@ -8,6 +8,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { fromPytorchLayout, numElements, tensorTable, toPytorchLayout } from '../io/safetensors.ts';
 import type { ParamKind, RawTensor } from '../io/safetensors.ts';
 import type { ParamStore } from '../nn/params.ts';
+import { nonFiniteRaw } from '../util/finite.ts';
 
 export type { ParamKind, RawTensor } from '../io/safetensors.ts';
 
@@ -58,6 +59,11 @@ export interface LoadOptions {
   readonly layout: Layout;
   /** Strict: missing and unexpected keys are errors (shape mismatches always are). */
   readonly strict: boolean;
+  /**
+   * Load values that are NaN or ±Infinity. Off by default: such weights come from a diverged
+   * run and would only make every output NaN.
+   */
+  readonly allowNonfinite?: boolean;
 }
 
 /**
@@ -111,6 +117,7 @@ export function loadStateDict(m: Model, sd: Readonly<Record<string, RawTensor>>,
   const problems: string[] = [];
   const unexpected: string[] = [];
   const plan: Array<{ v: Variable; raw: RawTensor }> = [];
+  let nonFinite = false;
   for (const [key, raw0] of Object.entries(sd)) {
     const v = variable(m, key);
     if (v === undefined) {
@@ -134,6 +141,14 @@ export function loadStateDict(m: Model, sd: Readonly<Record<string, RawTensor>>,
       problems.push(`shape mismatch for '${key}': file has ${theirs}, model has ${shapeStr(v.shape)}`);
       continue;
     }
+    if (!opts.allowNonfinite) {
+      const bad = nonFiniteRaw({ [key]: raw0 });
+      if (bad.length > 0) {
+        nonFinite = true;
+        problems.push(`non-finite values in ${bad[0]}`);
+        continue;
+      }
+    }
     plan.push({ v, raw });
   }
   const missing = [...Object.keys(m.params), ...Object.keys(m.buffers)].filter((k) => !Object.prototype.hasOwnProperty.call(sd, k));
@@ -144,7 +159,8 @@ export function loadStateDict(m: Model, sd: Readonly<Record<string, RawTensor>>,
   if (problems.length > 0) {
     const shown = problems.slice(0, 20).join('\n  ');
     const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
-    throw new Error(`cannot load state dict into ${m.name}:\n  ${shown}${more}`);
+    const hint = nonFinite ? '\n  (pass allowNonfinite, or --allow-nonfinite on the command line, to load non-finite values anyway)' : '';
+    throw new Error(`cannot load state dict into ${m.name}:\n  ${shown}${more}${hint}`);
   }
   for (const { v, raw } of plan) {
     const data =

@@ -13,8 +13,11 @@ const nativeRelu = tf.customGrad((...args) => {
   return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => op('ReluGrad', floatT(), [dy, saved[0]!]) };
 });
 
+/** ReLU, max(x, 0); on the native backend a single op with a one-op gradient. */
 export const relu = (x: Tensor): Tensor => (isNative() && x.dtype === 'float32' ? nativeRelu(x) : tf.relu(x));
+/** The logistic sigmoid, 1 / (1 + e^−x). */
 export const sigmoid = (x: Tensor): Tensor => tf.sigmoid(x);
+/** The hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => tf.tanh(x);
 
 function nativeLeakyRelu(x: Tensor, slope: number): Tensor {

@@ -19,8 +19,13 @@ import { isZeroPads, padNhwc, type Pads } from './pads.ts';
 
 export type { Pads } from './pads.ts';
 
+/** A size given as one number for both axes or as `[h, w]`, as PyTorch's int-or-tuple arguments. */
 export type Pair = number | readonly [number, number];
 
+/**
+ * Options of `conv2d`, as PyTorch's F.conv2d: stride, zero padding, dilation and groups (defaults 1,
+ * 0, 1, 1).
+ */
 export interface Conv2dOptions {
   readonly stride?: Pair;
   /** A number (all sides), `[ph, pw]` (PyTorch's tuple) or `[top, bottom, left, right]`. */
@@ -29,18 +34,30 @@ export interface Conv2dOptions {
   readonly groups?: number;
 }
 
+/**
+ * Options of `convTranspose2d`, as PyTorch's F.conv_transpose2d: stride, padding and output padding
+ * (defaults 1, 0, 0).
+ */
 export interface ConvTranspose2dOptions {
   readonly stride?: Pair;
   readonly padding?: Pair;
   readonly outputPadding?: Pair;
 }
 
+/**
+ * A {@link Pair} as `[h, w]` (`dflt` for both when undefined); throws, naming `what`, unless both are
+ * non-negative integers.
+ */
 export function pair(v: Pair | undefined, dflt: number, what: string): [number, number] {
   const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((n) => Number.isInteger(n) && n >= 0)) throw new Error(`${what} must be non-negative integers, got ${JSON.stringify(v)}`);
   return p;
 }
 
+/**
+ * Convolution padding as `[top, bottom, left, right]`, from a number (all sides), `[ph, pw]` or four
+ * values; throws unless all are non-negative integers.
+ */
 export function pads(v: Conv2dOptions['padding']): Pads {
   let p: Pads;
   if (v === undefined) p = [0, 0, 0, 0];

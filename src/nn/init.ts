@@ -6,10 +6,15 @@ import type { Rng } from '../util/rng.ts';
 /** Fills `size` values from a random stream (the stream is derived per parameter name). */
 export type Init = (rng: Rng, size: number) => Float32Array;
 
+/** An initialiser that fills every value with `value`. */
 export const constant = (value: number): Init => (_rng, size) => new Float32Array(size).fill(value);
+/** An initialiser of zeros. */
 export const zeros: Init = constant(0);
+/** An initialiser of ones. */
 export const ones: Init = constant(1);
+/** An initialiser drawing uniformly from [`lo`, `hi`). */
 export const uniform = (lo: number, hi: number): Init => (rng, size) => rng.uniformArray(size, lo, hi);
+/** An initialiser drawing from a normal distribution with `mean` and standard deviation `std`. */
 export const normal = (mean: number, std: number): Init => (rng, size) => rng.normalArray(size, mean, std);
 
 /** U(±1/sqrt(fanIn)): PyTorch's default for conv/linear weights and biases. */

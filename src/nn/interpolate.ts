@@ -5,8 +5,13 @@
 import { tf } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 
+/** Resampling mode of `interpolate`: `nearest` or `bilinear`. */
 export type InterpolateMode = 'nearest' | 'bilinear';
 
+/**
+ * Options of `interpolate`, as PyTorch's F.interpolate: an output size or a scale factor, the mode,
+ * and corner alignment.
+ */
 export interface InterpolateOptions {
   /** Output `[H, W]`; give this or `scaleFactor`. */
   readonly size?: readonly [number, number];
@@ -31,6 +36,10 @@ function coordScale(inSize: number, outSize: number, factor: number | undefined)
   return factor !== undefined && factor > 0 ? f32(1 / factor) : f32(inSize / outSize);
 }
 
+/**
+ * Source indices of nearest-neighbour resampling along one axis from `inSize` to `outSize`, as PyTorch
+ * computes them (with `factor`, coordinates scale by 1/factor).
+ */
 export function nearestIndices(inSize: number, outSize: number, factor?: number): Int32Array {
   const scale = coordScale(inSize, outSize, factor);
   const idx = new Int32Array(outSize);
@@ -38,6 +47,10 @@ export function nearestIndices(inSize: number, outSize: number, factor?: number)
   return idx;
 }
 
+/**
+ * Source indices and weights of bilinear resampling along one axis from `inSize` to `outSize`, as
+ * PyTorch computes them with or without `alignCorners`.
+ */
 export function bilinearPlan(inSize: number, outSize: number, alignCorners: boolean, factor?: number): AxisPlan {
   const scale = alignCorners ? (outSize > 1 ? f32((inSize - 1) / (outSize - 1)) : 0) : coordScale(inSize, outSize, factor);
   const i0 = new Int32Array(outSize);
@@ -63,6 +76,10 @@ function resampleAxis(x: Tensor, axis: 1 | 2, plan: AxisPlan | Int32Array): Tens
   return a.add(b.sub(a).mul(w1));
 }
 
+/**
+ * Resizes an NHWC image batch `[B, H, W, C]` by nearest or bilinear resampling with PyTorch's
+ * F.interpolate coordinates; give exactly one of `size` and `scaleFactor`.
+ */
 export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor4D {
   if (x.rank !== 4) throw new Error(`interpolate: input must be [B, H, W, C], got ${JSON.stringify(x.shape)}`);
   const [, h, w] = x.shape as [number, number, number, number];

@@ -10,6 +10,10 @@ import type { Params, Scope } from './params.ts';
 import { ones, torchDefault, zeros } from './init.ts';
 import type { Init } from './init.ts';
 
+/**
+ * Options of `conv2dLayer`, as nn.Conv2d's arguments (kernel size, stride, padding, dilation, groups,
+ * bias).
+ */
 export interface Conv2dLayerOptions {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -42,6 +46,7 @@ export function conv2dLayer(scope: Scope, o: Conv2dLayerOptions): (p: Params, x:
   return (p, x) => conv2d(x, getParam(p, w), b === null ? null : getParam(p, b), opts);
 }
 
+/** Options of `convTranspose2dLayer`, as nn.ConvTranspose2d's arguments (groups 1). */
 export interface ConvTranspose2dLayerOptions {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -65,6 +70,7 @@ export function convTranspose2dLayer(scope: Scope, o: ConvTranspose2dLayerOption
   return (p, x) => convTranspose2d(x, getParam(p, w), b === null ? null : getParam(p, b), opts);
 }
 
+/** Options of `linearLayer`, as nn.Linear's arguments (bias default true). */
 export interface LinearLayerOptions {
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -87,6 +93,7 @@ export function linearLayer(scope: Scope, o: LinearLayerOptions): (p: Params, x:
     });
 }
 
+/** Options of `batchNormLayer`, as nn.BatchNorm2d's arguments plus an initialiser of the weight. */
 export interface BatchNormLayerOptions {
   readonly channels: number;
   readonly eps?: number;
@@ -117,6 +124,7 @@ export function batchNormLayer(scope: Scope, o: BatchNormLayerOptions): (p: Para
     batchNorm(x, w === null ? null : getParam(p, w), b === null ? null : getParam(p, b), state, { training, eps, momentum });
 }
 
+/** Options of `layerNorm2dLayer`: the channel count, eps (default 1e-6) and whether there is a bias. */
 export interface LayerNormLayerOptions {
   readonly channels: number;
   readonly eps?: number;

@@ -12,6 +12,10 @@ export interface BatchNormState {
   readonly numBatchesTracked?: Variable;
 }
 
+/**
+ * Options of `batchNorm`: training or evaluation mode, the momentum of the running statistics (default
+ * 0.1) and eps (default 1e-5).
+ */
 export interface BatchNormOptions {
   readonly training: boolean;
   /** Weight of the new batch statistic in the running average (PyTorch: 0.1). */

@@ -10,6 +10,7 @@ import type { ParamKind } from '../io/safetensors.ts';
 import type { Init } from './init.ts';
 
 export type { ParamKind } from '../io/safetensors.ts';
+/** Parameter tensors by full dotted name, as passed to a layer's forward function. */
 export type Params = Readonly<Record<string, Tensor>>;
 
 /** Looks a parameter up by full name, with an error that names it. */
@@ -19,6 +20,11 @@ export function getParam(p: Params, name: string): Tensor {
   return t;
 }
 
+/**
+ * Holds a model's trainable parameters and non-trainable buffers as tfjs Variables under PyTorch
+ * state_dict names, with each parameter's layout kind; initial values are derived from `seed` and the
+ * name.
+ */
 export class ParamStore {
   readonly params: Record<string, Variable> = {};
   readonly buffers: Record<string, Variable> = {};
@@ -50,6 +56,10 @@ export class ParamStore {
     if (name in this.params || name in this.buffers) throw new Error(`duplicate parameter name '${name}'`);
   }
 
+  /**
+   * Creates a trainable parameter `name` of `shape` (our layout), initialised by `init`; throws on a
+   * duplicate name.
+   */
   addParam(name: string, shape: readonly number[], kind: ParamKind, init: Init): Variable {
     this.checkNew(name);
     const size = shape.reduce((a, b) => a * b, 1);
@@ -62,6 +72,7 @@ export class ParamStore {
     return v;
   }
 
+  /** Creates a non-trainable buffer `name` of `shape`, initialised by `init`; throws on a duplicate name. */
   addBuffer(name: string, shape: readonly number[], init: Init, dtype: 'float32' | 'int32' = 'float32'): Variable {
     this.checkNew(name);
     const size = shape.reduce((a, b) => a * b, 1);
@@ -84,6 +95,7 @@ export class ParamStore {
     return v;
   }
 
+  /** Frees every parameter and buffer; later additions throw (idempotent). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -95,10 +107,12 @@ export class ParamStore {
 export class Scope {
   constructor(readonly store: ParamStore, readonly prefix: string) {}
 
+  /** The scope one level down, named `prefix.name`. */
   child(name: string | number): Scope {
     return new Scope(this.store, this.full(String(name)));
   }
 
+  /** The full dotted name of `name` in this scope. */
   full(name: string): string {
     return this.prefix === '' ? name : `${this.prefix}.${name}`;
   }

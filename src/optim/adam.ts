@@ -11,6 +11,10 @@ import { tf } from '../runtime/index.ts';
 import { checkStepInputs, metaCount, Slots } from './slots.ts';
 import type { Optimizer, OptimizerState } from './types.ts';
 
+/**
+ * Options of `adam` and `adamw`, as torch.optim.Adam/AdamW: betas (default [0.9, 0.999]), eps (default
+ * 1e-8), weight decay and AMSGrad (default false).
+ */
 export interface AdamOptions {
   readonly betas?: readonly [number, number];
   readonly eps?: number;

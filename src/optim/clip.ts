@@ -2,6 +2,7 @@
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 
+/** The result of `clipGradNorm`: the clipped gradients and the total norm before clipping. */
 export interface ClippedGrads {
   /** New gradient tensors (same keys), owned by the caller; the inputs are left untouched. */
   readonly grads: Record<string, Tensor>;

@@ -13,6 +13,10 @@ export function baseLr(spec: ComponentSpec): number {
 
 const adamParams = strict({ lr: NonNegNumber, betas: pairOf(UnitInterval, 'pair of numbers in [0, 1)'), eps: NonNegNumber, weightDecay: NonNegNumber, amsgrad: Bool });
 
+/**
+ * Optimizer component: Adam (Kingma & Ba 2015) as torch.optim.Adam, with L2 weight decay added to the
+ * gradient; `lr` is the base learning rate handed to the schedule.
+ */
 export const adam = defineComponent({
   kind: 'optimizer',
   type: 'adam',
@@ -22,6 +26,10 @@ export const adam = defineComponent({
   describe: 'Adam (torch.optim.Adam): L2 weight decay added to the gradient',
 });
 
+/**
+ * Optimizer component: AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW, with decoupled weight
+ * decay (default 1e-2).
+ */
 export const adamw = defineComponent({
   kind: 'optimizer',
   type: 'adamw',
@@ -31,6 +39,10 @@ export const adamw = defineComponent({
   describe: 'AdamW (torch.optim.AdamW): decoupled weight decay',
 });
 
+/**
+ * Optimizer component: SGD as torch.optim.SGD, with momentum, dampening, Nesterov momentum and weight
+ * decay.
+ */
 export const sgd = defineComponent({
   kind: 'optimizer',
   type: 'sgd',

@@ -4,11 +4,16 @@ import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { OptimizerState } from './types.ts';
 
+/** Options of `ema`: the decay of the moving average, in [0, 1]. */
 export interface EmaOptions {
   /** Default 0.999. */
   readonly decay?: number;
 }
 
+/**
+ * An exponential moving average of model parameters, updated after optimiser steps, that can be
+ * swapped into the parameters for evaluation and saved with checkpoints.
+ */
 export interface Ema {
   readonly decay: number;
   /** Number of `update` calls (restored by `loadState`). */
@@ -27,6 +32,10 @@ export interface Ema {
   state(): OptimizerState;
   /** Replace the averages with copies of `s.tensors`: keys and shapes must match the parameters. */
   loadState(s: OptimizerState): void;
+  /**
+   * Frees the averages (swapping the live weights back first if swapped); the EMA cannot be used
+   * afterwards.
+   */
   dispose(): void;
 }
 

@@ -68,6 +68,7 @@ function restartProblems(p: RestartParams): Problem[] {
   return out;
 }
 
+/** Schedule component: the base learning rate throughout. */
 export const constant = defineComponent({
   kind: 'schedule',
   type: 'constant',
@@ -77,6 +78,10 @@ export const constant = defineComponent({
   describe: 'the base learning rate throughout',
 });
 
+/**
+ * Schedule component: torch's MultiStepLR, the learning rate multiplied by `gamma` (default 0.1) at
+ * each milestone, counted in `stepEvery` units.
+ */
 export const multiStep = defineComponent({
   kind: 'schedule',
   type: 'multiStep',
@@ -86,6 +91,7 @@ export const multiStep = defineComponent({
   describe: 'MultiStepLR: multiplied by gamma at each milestone',
 });
 
+/** Schedule component: torch's ExponentialLR, base · gamma^t with t in `stepEvery` units. */
 export const exponential = defineComponent({
   kind: 'schedule',
   type: 'exponential',
@@ -95,6 +101,10 @@ export const exponential = defineComponent({
   describe: 'ExponentialLR: base · gamma^t',
 });
 
+/**
+ * Schedule component: torch's CosineAnnealingLR with half period `tMax` (default: the run's length in
+ * `stepEvery` units), down to `etaMin`.
+ */
 export const cosine = defineComponent({
   kind: 'schedule',
   type: 'cosine',
@@ -108,6 +118,10 @@ export const cosine = defineComponent({
   describe: 'CosineAnnealingLR with half period tMax (default: the run, in stepEvery units)',
 });
 
+/**
+ * Schedule component: cosine annealing with warm restarts (the original's CosineAnnealingLR_Restart),
+ * one period per cycle and a weight per restart.
+ */
 export const cosineRestart = defineComponent({
   kind: 'schedule',
   type: 'cosineRestart',
@@ -118,6 +132,10 @@ export const cosineRestart = defineComponent({
   describe: 'cosine annealing with restarts (CosineAnnealingLR_Restart)',
 });
 
+/**
+ * Schedule component: a linear warm-up over `warmupEpochs` steps of t, then MultiStepLR (the
+ * original's WarmupMultiStepLR).
+ */
 export const warmupMultiStep = defineComponent({
   kind: 'schedule',
   type: 'warmupMultiStep',
@@ -132,6 +150,10 @@ export const warmupMultiStep = defineComponent({
   describe: 'linear warm-up, then MultiStepLR (WarmupMultiStepLR)',
 });
 
+/**
+ * Schedule component: a linear warm-up over `warmupEpochs` steps of t, then cosine annealing with
+ * restarts (the original's WarmupCosineAnnealingLR_Restart).
+ */
 export const warmupCosineRestart = defineComponent({
   kind: 'schedule',
   type: 'warmupCosineRestart',

@@ -43,6 +43,10 @@ export function constant(): LrSchedule {
   return schedule('constant', (base) => base);
 }
 
+/**
+ * Options of `multiStep`: the milestones (values of t, in the schedule's step unit) and the factor
+ * `gamma`.
+ */
 export interface MultiStepOptions {
   readonly milestones: readonly number[];
   /** Default 0.1. */
@@ -65,6 +69,7 @@ export function multiStep(options: MultiStepOptions): LrSchedule {
   });
 }
 
+/** Options of `exponential`: the factor `gamma` applied once per step of t. */
 export interface ExponentialOptions {
   readonly gamma: number;
 }
@@ -107,6 +112,7 @@ function chainedCosine(t: number, R: number, T: number, e0: number, L0: number, 
   }
 }
 
+/** Options of `cosine`: the half period `tMax` in steps of t and the minimum learning rate `etaMin`. */
 export interface CosineOptions {
   /** Half period T_max (a positive integer). */
   readonly tMax: number;
@@ -122,6 +128,10 @@ export function cosine(options: CosineOptions): LrSchedule {
   return schedule('cosine', (base, t) => (t === 0 ? base : chainedCosine(t, 0, options.tMax, 0, base, base, etaMin)));
 }
 
+/**
+ * Options of `cosineRestart`: cycle periods, restart steps with their learning-rate weights, and the
+ * minimum learning rate; all counts in steps of t.
+ */
 export interface CosineRestartOptions {
   /** Period of each cycle: `tPeriod[0]` before the first restart, `tPeriod[i+1]` after restart i. */
   readonly tPeriod: readonly number[];
@@ -201,6 +211,10 @@ function warmupAt(w: Warmup, base: number, t: number): number {
   return w.initLr + t * ((base - w.initLr) / (w.epochs - 1));
 }
 
+/**
+ * Options of `warmupMultiStep`: the milestones and `gamma` of MultiStepLR plus the warm-up length in
+ * steps of t and its initial learning rate.
+ */
 export interface WarmupMultiStepOptions {
   readonly milestones: readonly number[];
   /** Default 30 (> 1). */
@@ -230,6 +244,10 @@ export function warmupMultiStep(options: WarmupMultiStepOptions): LrSchedule {
   });
 }
 
+/**
+ * Options of `warmupCosineRestart`: those of `cosineRestart` plus the warm-up length in steps of t and
+ * its initial learning rate.
+ */
 export interface WarmupCosineRestartOptions extends CosineRestartOptions {
   /** Default 10 (> 1). */
   readonly warmupEpochs?: number;

@@ -5,6 +5,10 @@ import { tf } from '../runtime/index.ts';
 import { checkStepInputs, metaCount, Slots } from './slots.ts';
 import type { Optimizer, OptimizerState } from './types.ts';
 
+/**
+ * Options of `sgd`, as torch.optim.SGD: momentum, dampening and weight decay (all default 0) and
+ * Nesterov momentum (default false).
+ */
 export interface SgdOptions {
   readonly momentum?: number;
   readonly dampening?: number;
@@ -12,6 +16,10 @@ export interface SgdOptions {
   readonly weightDecay?: number;
 }
 
+/**
+ * Stochastic gradient descent as torch.optim.SGD; the learning rate is given at each step. Nesterov
+ * needs momentum > 0 and dampening 0.
+ */
 export function sgd(options: SgdOptions = {}): Optimizer {
   const momentum = options.momentum ?? 0;
   const dampening = options.dampening ?? 0;

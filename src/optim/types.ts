@@ -6,6 +6,10 @@ export interface OptimizerState {
   readonly meta: Readonly<Record<string, number>>;
 }
 
+/**
+ * An optimiser updating parameter Variables in place from their gradients, with a learning rate given
+ * at each step, and checkpointable state.
+ */
 export interface Optimizer {
   readonly kind: string;
   /**
@@ -27,5 +31,6 @@ export interface Optimizer {
    * at the next `step`.
    */
   loadState(s: OptimizerState): void;
+  /** Frees the optimiser's state tensors. */
   dispose(): void;
 }

@@ -9,6 +9,7 @@ export interface EncodeOptions {
   readonly quality?: number;
 }
 
+/** JPEG quality (1..100) used when none is given: 90. */
 export const defaultJpegQuality = 90;
 
 function raw(bytes: Uint8Array, width: number, height: number): sharp.Sharp {

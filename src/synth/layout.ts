@@ -4,19 +4,26 @@
 import path from 'node:path';
 import type { Averaging } from './render.ts';
 
+/** The benchmark file layouts the synthesiser can write: `gopro`, `dvd`, `reds` and `bsd`. */
 export const layoutNames = ['gopro', 'dvd', 'reds', 'bsd'] as const;
+/** One of {@link layoutNames}. */
 export type LayoutName = (typeof layoutNames)[number];
 
+/** The splits the synthesiser writes: `train` and `test`. */
 export const splitNames = ['train', 'test'] as const;
+/** One of {@link splitNames}. */
 export type SplitName = (typeof splitNames)[number];
 
+/** The image file format a layout uses: `png` or `jpeg`. */
 export type ImageFormat = 'png' | 'jpeg';
 
+/** A blurred image file to write and how its sub-frames are averaged. */
 export interface BlurTarget {
   readonly file: string;
   readonly averaging: Averaging;
 }
 
+/** The files of one synthesised frame: its sharp image and its blurred version(s). */
 export interface FrameFiles {
   readonly sharp: string;
   readonly blurred: readonly BlurTarget[];
@@ -28,6 +35,10 @@ export interface DatasetRoots {
   readonly rootInput?: string;
 }
 
+/**
+ * How one benchmark lays out its files: split folders, video and frame names, and where the sharp and
+ * blurred versions of each frame go.
+ */
 export interface Layout {
   readonly name: LayoutName;
   readonly format: ImageFormat;
@@ -35,9 +46,11 @@ export interface Layout {
   readonly digits: number;
   /** Folder (relative to the output) of a split, as the benchmark's configs expect it. */
   splitDir(split: SplitName): string;
+  /** Folder name of video `index` (0-based). */
   videoName(index: number): string;
   /** File name of frame `index` (0-based position in the video). */
   frameFile(index: number): string;
+  /** The folders a reader of this benchmark is pointed at for `split` under the output folder `out`. */
   roots(out: string, split: SplitName): DatasetRoots;
   /** Files of one frame; `averaging` picks the blur written where the layout has one input. */
   frameFiles(out: string, split: SplitName, video: number, frame: number, averaging: Averaging): FrameFiles;
@@ -128,10 +141,12 @@ const bsd: Layout = {
 
 const layouts: Record<LayoutName, Layout> = { gopro, dvd, reds, bsd };
 
+/** Whether `s` is one of the {@link layoutNames}. */
 export function isLayoutName(s: string): s is LayoutName {
   return (layoutNames as readonly string[]).includes(s);
 }
 
+/** The {@link Layout} named `name`; throws for an unknown name. */
 export function layoutOf(name: LayoutName): Layout {
   const l = layouts[name];
   if (!l) throw new Error(`unknown layout '${String(name)}' (one of ${layoutNames.join(', ')})`);

@@ -32,6 +32,10 @@ export interface Photo {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Decodes a photograph to 8-bit RGB (EXIF orientation applied, alpha dropped, sRGB); errors name the
+ * file.
+ */
 export async function readPhoto(file: string): Promise<Photo> {
   try {
     const { data, info } = await sharp(file).autoOrient().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });

@@ -4,6 +4,7 @@
 import type { Rng } from '../util/rng.ts';
 import type { Pose } from './trajectory.ts';
 
+/** A float32 RGB image, values in [0, 1] (gamma-encoded), stored `[height, width, 3]` row-major. */
 export interface RgbImage {
   readonly width: number;
   readonly height: number;
@@ -11,6 +12,7 @@ export interface RgbImage {
   readonly data: Float32Array;
 }
 
+/** How a view is resampled from the photograph: `bilinear` or `bicubic`. */
 export type Interpolation = 'bilinear' | 'bicubic';
 
 /**
@@ -41,6 +43,10 @@ export interface Affine {
   readonly f: number;
 }
 
+/**
+ * An {@link RgbImage} of `width`×`height` pixels, zero-filled or wrapping `data` (which must hold
+ * width·height·3 values).
+ */
 export function rgbImage(width: number, height: number, data?: Float32Array): RgbImage {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new Error(`rgbImage: bad size ${width}x${height}`);
   const d = data ?? new Float32Array(width * height * 3);
@@ -227,6 +233,7 @@ export class SubFrameAverager {
     this.degamma = decodeGamma(gamma);
   }
 
+  /** Adds one sub-frame (same size as the averager) to both sums. */
   add(frame: RgbImage): void {
     if (frame.width !== this.width || frame.height !== this.height) {
       throw new Error(`SubFrameAverager: frame is ${frame.width}x${frame.height}, expected ${this.width}x${this.height}`);
@@ -245,6 +252,10 @@ export class SubFrameAverager {
     return this.count;
   }
 
+  /**
+   * The average of the sub-frames added so far, of encoded values (`plain`) or of linear light
+   * re-encoded with the gamma (`linear`); throws if none were added.
+   */
   average(averaging: Averaging): RgbImage {
     if (this.count === 0) throw new Error('SubFrameAverager: no sub-frames added');
     const out = rgbImage(this.width, this.height);
@@ -274,6 +285,10 @@ export function averageFrames(frames: readonly RgbImage[], averaging: Averaging,
 // ---------------------------------------------------------------------------------------
 // Sensor noise and quantisation.
 
+/**
+ * Sensor noise added to a blurred frame: signal-independent read noise and signal-dependent shot
+ * noise, in [0, 1] units.
+ */
 export interface NoiseOptions {
   /** Standard deviation of signal-independent (read) noise, in [0, 1] units. */
   readonly sigma?: number;
@@ -310,6 +325,7 @@ export function toBytes(img: RgbImage): Uint8Array {
   return out;
 }
 
+/** An {@link RgbImage} from 8-bit RGB bytes (`[height, width, 3]` row-major), scaled to [0, 1]. */
 export function fromBytes(width: number, height: number, bytes: Uint8Array): RgbImage {
   if (bytes.length !== width * height * 3) throw new Error(`fromBytes: ${width}x${height}x3 needs ${width * height * 3} bytes, got ${bytes.length}`);
   const data = new Float32Array(bytes.length);

@@ -14,6 +14,10 @@ import { defaultImagesDir, listPhotos, readPhoto, resizedPhoto, type Photo } fro
 import { checkJpegQuality, defaultJpegQuality, encodeImage, jpegRoundTrip } from './encode.ts';
 import { isLayoutName, layoutNames, layoutOf, splitNames, type DatasetRoots, type FrameFiles, type Layout, type LayoutName, type SplitName } from './layout.ts';
 
+/**
+ * Options of `synthesize`: the benchmark layout and output folder, the number and size of videos, and
+ * how motion, blur, noise and compression are simulated.
+ */
 export interface SynthOptions {
   readonly layout: LayoutName;
   /** Output folder; the benchmark's split folders are created inside it. */
@@ -54,9 +58,14 @@ export interface SynthOptions {
   readonly jpegQuality?: number;
   /** Splits to write (default both). */
   readonly split?: SplitName | 'both';
+  /** Called after each frame of each split is written or found already present. */
   readonly onProgress?: (p: SynthProgress) => void;
 }
 
+/**
+ * Progress of `synthesize`, reported once per frame: which frame, how many of the total are done, and
+ * whether its files were already present.
+ */
 export interface SynthProgress {
   readonly split: SplitName;
   readonly video: string;
@@ -68,12 +77,17 @@ export interface SynthProgress {
   readonly skipped: boolean;
 }
 
+/** One split written by `synthesize`: the folders to point a reader at and the names of its videos. */
 export interface SynthSplitResult {
   readonly split: SplitName;
   readonly roots: DatasetRoots;
   readonly videos: readonly string[];
 }
 
+/**
+ * What `synthesize` did: the layout and output folder, each split written, files written and frames
+ * already present.
+ */
 export interface SynthResult {
   readonly layout: LayoutName;
   readonly out: string;
@@ -104,6 +118,7 @@ export interface SynthSettings {
   readonly jpegQuality: number | null;
 }
 
+/** Name of the file in the output folder that records the settings a synthesised dataset was made with. */
 export const MANIFEST = 'synth.json';
 
 function positiveInt(name: string, v: number): number {

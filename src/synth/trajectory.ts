@@ -16,6 +16,10 @@ export interface TranslationWave extends Wave {
   readonly dy: number;
 }
 
+/**
+ * A camera path as a function of time in frames: sums of sinusoids for translation, rotation and
+ * log-scale, plus an optional constant drift.
+ */
 export interface Trajectory {
   /** Translation of the view, in output pixels. */
   readonly translation: readonly TranslationWave[];
@@ -27,6 +31,10 @@ export interface Trajectory {
   readonly drift?: { readonly vx: number; readonly vy: number };
 }
 
+/**
+ * The camera view at one instant: translation in output pixels, rotation in radians and the natural
+ * log of the scale.
+ */
 export interface Pose {
   readonly x: number;
   readonly y: number;
@@ -34,6 +42,10 @@ export interface Pose {
   readonly logScale: number;
 }
 
+/**
+ * How strongly the synthetic camera moves: typical translation, rotation and zoom rates per frame, and
+ * optionally a dominant pan direction and a steady drift.
+ */
 export interface MotionOptions {
   /** Typical translation speed: root-mean-square over time, output pixels per frame. */
   readonly speed: number;

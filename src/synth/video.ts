@@ -6,6 +6,10 @@ import type { Rng } from '../util/rng.ts';
 import { poseAt, randomTrajectory, subFrameTimes, type MotionOptions, type Trajectory } from './trajectory.ts';
 import { SubFrameAverager, renderView, viewAffine, viewCorners, rgbImage, type Averaging, type Interpolation, type RgbImage, type View } from './render.ts';
 
+/**
+ * Options of one synthesised video: frame size in pixels, number of frames, sub-frames per frame,
+ * exposure and camera motion.
+ */
 export interface VideoOptions {
   readonly width: number;
   readonly height: number;
@@ -17,6 +21,10 @@ export interface VideoOptions {
   readonly motion: MotionOptions;
 }
 
+/**
+ * A video drawn for one photograph: the camera trajectory, the size the photograph is resized to, and
+ * where the view sits on it.
+ */
 export interface VideoPlan {
   readonly trajectory: Trajectory;
   /** Size the photograph is resized to before rendering. */
@@ -33,6 +41,7 @@ export interface VideoPlan {
  */
 export type SubFrames = number | 'auto';
 
+/** Default largest motion between consecutive sub-frames with `subFrames: 'auto'`, in output pixels. */
 export const defaultMaxStep = 1.5;
 const MIN_AUTO = 7;
 const MAX_AUTO = 255;
@@ -40,6 +49,10 @@ const MAX_AUTO = 255;
 // Photograph pixels kept clear of the edges, so that interpolation taps stay inside.
 const EDGE = 3;
 
+/**
+ * Throws unless width, height and frames are positive integers, `subFrames` is valid and exposure is
+ * in (0, 1].
+ */
 export function checkVideoOptions(o: VideoOptions): void {
   for (const k of ['width', 'height', 'frames'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`${k} must be a positive integer, got ${o[k]}`);
@@ -48,6 +61,7 @@ export function checkVideoOptions(o: VideoOptions): void {
   if (!(o.exposure > 0 && o.exposure <= 1)) throw new Error(`exposure must be in (0, 1], got ${o.exposure}`);
 }
 
+/** Throws unless `n` is 'auto' or an odd positive integer (the middle sub-frame is the sharp frame). */
 export function checkSubFrames(n: SubFrames): void {
   if (n === 'auto') return;
   if (!Number.isInteger(n) || n < 1 || n % 2 !== 1) {
@@ -105,6 +119,10 @@ export function planVideo(rng: Rng, photo: { readonly width: number; readonly he
   return { trajectory, photoWidth, photoHeight, view };
 }
 
+/**
+ * Options of rendering frames: sub-frames per frame, exposure, the `auto` sub-frame step,
+ * interpolation and the gamma of linear-light averaging.
+ */
 export interface RenderOptions {
   readonly subFrames: SubFrames;
   readonly exposure: number;
@@ -154,6 +172,10 @@ export function renderSubFrames(photo: RgbImage, plan: VideoPlan, k: number, o: 
   return subFrameTimes(k, subFrameCount(plan, k, o), o.exposure).map((t) => renderView(photo, viewAffine(poseAt(plan.trajectory, t), plan.view), width, height, o.interpolation));
 }
 
+/**
+ * One rendered frame: the sharp middle sub-frame and the blurred frame averaged both ways (`linear`
+ * and `plain`).
+ */
 export interface RenderedFrame {
   /** Ground truth: the middle sub-frame. */
   readonly sharp: RgbImage;

@@ -25,17 +25,42 @@ export function checkpoints(opts: CheckpointHookOptions): Hook {
   return perRun(() => {
     // A run that ends on a periodic checkpoint is not saved twice.
     let lastSavedAt = -1;
+    // The iteration whose validation `best` already reflects, and its 'best' event, held back
+    // until that validation's own event has passed (so events keep their order).
+    let judgedAt = -1;
+    let heldBest: CheckpointEvent | undefined;
     return asyncHook((ev) => {
       const { ctx } = ev;
+      // Only a finite state is ever saved; without one (a non-finite state loaded on purpose) the run is stopping.
+      if (ctx.finiteIteration === undefined) return undefined;
       const made = (path: string, reason: CheckpointEvent['reason']): CheckpointEvent => ({ type: 'checkpoint', ctx, epoch: ev.epoch, iteration: ev.iteration, path, reason });
+      const judge = async (psnr: number): Promise<CheckpointEvent | undefined> => {
+        judgedAt = ctx.iteration;
+        if (!keepBest || !Number.isFinite(psnr) || (ctx.bestPsnr !== null && psnr <= ctx.bestPsnr)) return undefined;
+        ctx.bestPsnr = psnr;
+        return made(await ctx.saveCheckpoint('best'), 'best');
+      };
       const n = unitsDone(ev);
       if (n !== undefined && due(n, every, ctx.setup.run.length) && lastSavedAt !== ctx.iteration) {
         lastSavedAt = ctx.iteration;
-        return ctx.saveCheckpoint().then((path) => (ctx.prune(keepLast), [made(path, 'periodic')]));
+        return (async () => {
+          // A validation of this same position (made upstream, its event still to come) is
+          // judged first, so that this checkpoint records its outcome and `best` is on disk
+          // before it: a run resumed from here then has the same best as one never interrupted.
+          const v = ctx.lastValidation;
+          if (v !== undefined && v.iteration === ctx.iteration && judgedAt !== ctx.iteration) heldBest = await judge(v.psnr);
+          const path = await ctx.saveCheckpoint();
+          ctx.prune(keepLast);
+          return [made(path, 'periodic')];
+        })();
       }
-      if (ev.type === 'validation' && keepBest && Number.isFinite(ev.psnr) && (ctx.bestPsnr === null || ev.psnr > ctx.bestPsnr)) {
-        ctx.bestPsnr = ev.psnr;
-        return ctx.saveCheckpoint('best').then((path) => [made(path, 'best')]);
+      if (ev.type === 'validation') {
+        if (judgedAt === ctx.iteration) {
+          const held = heldBest;
+          heldBest = undefined;
+          return held ? Promise.resolve([held]) : undefined;
+        }
+        return judge(ev.psnr).then((best) => (best ? [best] : []));
       }
       if (ev.type === 'end' && ev.reason === 'completed' && lastSavedAt !== ctx.iteration) {
         lastSavedAt = ctx.iteration;

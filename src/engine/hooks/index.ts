@@ -6,10 +6,11 @@ import { progress, type ProgressOptions } from './progress.ts';
 import { jsonlLog, type JsonlLogOptions } from './jsonl-log.ts';
 import { tensorboard, type TensorboardOptions } from './tensorboard.ts';
 import { stopOnNaN } from './stop-on-nan.ts';
+import { divergence, type DivergenceOptions } from './divergence.ts';
 import { composeHooks, type Hook } from './operators.ts';
 
-export { validate, checkpoints, progress, jsonlLog, tensorboard, stopOnNaN };
-export type { ValidateOptions, CheckpointHookOptions, ProgressOptions, JsonlLogOptions, TensorboardOptions };
+export { validate, checkpoints, progress, jsonlLog, tensorboard, stopOnNaN, divergence };
+export type { ValidateOptions, CheckpointHookOptions, ProgressOptions, JsonlLogOptions, TensorboardOptions, DivergenceOptions };
 export { asyncHook, composeHooks, due, perRun, unitsDone, type Hook } from './operators.ts';
 export { formatDuration } from './progress.ts';
 export { eventRecord } from './jsonl-log.ts';
@@ -28,12 +29,12 @@ export interface StandardHookOptions {
 }
 
 /**
- * validate → checkpoint (so "best" follows validation) → stop on NaN → logs, with periods from
+ * validate → checkpoint (so "best" follows validation) → stop on NaN → divergence warning → logs, with periods from
  * the experiment's `validation`, `checkpoint` and `log` sections.
  */
 export function standardHooks(settings: HookSettings, opts: StandardHookOptions = {}): Hook {
   const { validation, checkpoint, log } = settings;
-  const hooks: Hook[] = [validate(validation), checkpoints(checkpoint), stopOnNaN()];
+  const hooks: Hook[] = [validate(validation), checkpoints(checkpoint), stopOnNaN(), divergence()];
   if (opts.jsonl !== false) hooks.push(jsonlLog({ every: log.every }));
   if (opts.tensorboard !== false) hooks.push(tensorboard({ every: log.every }));
   if (opts.progress !== false) hooks.push(progress({ ...opts.progress, every: log.every }));

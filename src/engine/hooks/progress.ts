@@ -12,6 +12,14 @@ export interface ProgressOptions {
 }
 
 /** Formats a duration in seconds as `mm:ss` or `h:mm:ss` (`--:--` when not finite or negative). */
+/** `PSNR 30.12 dB (input 27.50 dB, gain +2.62 dB)`: a PSNR beside what the blurry input scores. */
+export function formatPsnr(psnr: number, inputPsnr: number | null): string {
+  const base = `PSNR ${psnr.toFixed(2)} dB`;
+  if (inputPsnr === null || !Number.isFinite(inputPsnr)) return base;
+  const gain = psnr - inputPsnr;
+  return `${base} (input ${inputPsnr.toFixed(2)} dB, gain ${gain >= 0 ? '+' : '-'}${Math.abs(gain).toFixed(2)} dB)`;
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
@@ -41,6 +49,7 @@ export function progress(opts: ProgressOptions = {}): Hook {
     let startTime = Date.now();
     let lossEma: number | undefined;
     let liveShown = false;
+    let diverged = false;
     const line = (text: string) => {
       if (liveShown) out.write('\r\x1b[2K');
       liveShown = false;
@@ -69,17 +78,21 @@ export function progress(opts: ProgressOptions = {}): Hook {
             break;
           }
           case 'validation':
-            line(`validation @ epoch ${ev.epoch + 1}, iter ${ev.iteration}: PSNR ${ev.psnr.toFixed(2)} dB, SSIM ${ev.ssim.toFixed(4)} (${Object.keys(ev.perVideo).length} videos, ${ev.seconds.toFixed(1)} s)`);
+            line(`validation @ epoch ${ev.epoch + 1}, iter ${ev.iteration}: ${formatPsnr(ev.psnr, ev.inputPsnr ?? null)}, SSIM ${ev.ssim.toFixed(4)} (${Object.keys(ev.perVideo).length} videos, ${ev.seconds.toFixed(1)} s)`);
             break;
           case 'checkpoint':
             line(`checkpoint (${ev.reason}): ${ev.path}`);
+            break;
+          case 'warning':
+            if (ev.kind === 'divergence') diverged = true;
+            line(`warning: ${ev.message}`);
             break;
           case 'epoch':
             if (!live) break;
             line(`epoch ${ev.epoch + 1} done: mean loss ${ev.meanLoss.toPrecision(5)}, ${ev.seconds.toFixed(1)} s`);
             break;
           case 'end':
-            line(`${ev.reason === 'completed' ? 'finished' : 'stopped'} at iteration ${ev.iteration} (${(ev.ctx.epoch + ev.ctx.batch / ev.ctx.itersPerEpoch).toFixed(2)} epochs) after ${formatDuration(ev.seconds)}`);
+            line(`${ev.reason === 'completed' ? 'finished' : 'stopped'} at iteration ${ev.iteration} (${(ev.ctx.epoch + ev.ctx.batch / ev.ctx.itersPerEpoch).toFixed(2)} epochs) after ${formatDuration(ev.seconds)}${diverged ? '; the loss diverged (see the warning above)' : ''}`);
             break;
         }
       },

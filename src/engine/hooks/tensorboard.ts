@@ -14,6 +14,7 @@ function toRgb8(rgb: Float32Array): Uint8Array {
   return out;
 }
 
+/** Options of the `tensorboard` hook. */
 export interface TensorboardOptions {
   /** Default `<workDir>/tensorboard`. */
   readonly logDir?: string;
@@ -21,6 +22,11 @@ export interface TensorboardOptions {
   readonly every?: number;
 }
 
+/**
+ * A hook that writes TensorBoard event files (default `<workDir>/tensorboard`): training loss, its
+ * terms, learning rate and throughput every `every` steps; validation PSNR/SSIM overall and per video,
+ * and the validation images.
+ */
 export function tensorboard(opts: TensorboardOptions = {}): Hook {
   const every = positiveInt('tensorboard', 'every', opts.every ?? 10);
   return perRun(() => {

@@ -34,6 +34,7 @@ export function validate(opts: ValidateOptions): Hook {
         iteration: ev.iteration,
         psnr: r.psnr,
         ssim: r.ssim,
+        inputPsnr: r.inputPsnr,
         perVideo: r.perVideo,
         seconds: (Date.now() - t0) / 1000,
         images: r.images,
