@@ -7,9 +7,9 @@ import { EXIT_USAGE, UsageError, exitStatusOf } from './exit.ts';
 const USAGE = `usage: simdeblur <command> [options] [--verbose]
 
 commands:
-  train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard]
+  train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard] [--allow-nonfinite]
                                         train an experiment (Ctrl-C stops cleanly with a checkpoint)
-  test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json]
+  test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json] [--allow-nonfinite]
                                         PSNR/SSIM of a checkpoint on the recipe's validation data
   synth --layout gopro|dvd|reds|bsd --out DIR --videos N --frames M --size WxH --seed S [--images DIR] ...
                                         write a motion-blur dataset made from photographs (docs/synth.md)

@@ -111,13 +111,13 @@ export class TrainContext {
   }
 
   /** The live model, optimiser and EMA tensors, by name (`params/…`, `buffers/…`, `optimizer/…`, `ema/…`). */
-  private liveState(): { named: Record<string, Tensor>; owned: Tensor[] } {
+  private liveState(): { named: Record<string, Tensor>; optimizer: OptimizerState; ema: OptimizerState | undefined; owned: Tensor[] } {
     const { model, optimizer, ema } = this.setup;
     const opt = optimizer.state();
     const avg = ema?.state();
     const prefixed = (prefix: string, ts: Readonly<Record<string, Tensor>>) => Object.entries(ts).map(([k, v]) => [`${prefix}/${k}`, v] as const);
     const named = Object.fromEntries([...prefixed('params', model.params), ...prefixed('buffers', model.buffers), ...prefixed('optimizer', opt.tensors), ...prefixed('ema', avg?.tensors ?? {})]);
-    return { named, owned: [...Object.values(opt.tensors), ...Object.values(avg?.tensors ?? {})] };
+    return { named, optimizer: opt, ema: avg, owned: [...Object.values(opt.tensors), ...Object.values(avg?.tensors ?? {})] };
   }
 
   /** Names of the live state's tensors that hold a non-finite value (one scalar read when none do). */
@@ -142,9 +142,16 @@ export class TrainContext {
    * a non-finite state loaded on purpose), and the offending tensors are returned.
    */
   guardState(stop = true): string[] {
-    const bad = this.nonFiniteState();
+    const live = this.liveState();
+    let bad: string[];
+    try {
+      bad = nonFiniteTensors(live.named);
+    } catch (err) {
+      tf.dispose(live.owned);
+      throw err;
+    }
     if (bad.length === 0) {
-      const { model, optimizer, ema } = this.setup;
+      const { model } = this.setup;
       disposeSnapshot(this.lastFinite);
       // A finished epoch counts as the start of the next, as the loop does after it.
       const closed = this.batch >= this.itersPerEpoch;
@@ -155,11 +162,13 @@ export class TrainContext {
         iteration: this.iteration,
         params: clone(model.params),
         buffers: clone(model.buffers),
-        optimizer: optimizer.state(),
-        ema: ema?.state(),
+        // The handles the check was made on become the snapshot's.
+        optimizer: live.optimizer,
+        ema: live.ema,
       };
       return [];
     }
+    tf.dispose(live.owned);
     const s = this.lastFinite;
     if (s) {
       const { model, optimizer, ema } = this.setup;
