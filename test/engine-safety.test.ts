@@ -9,8 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { lastValueFrom, tap, toArray } from 'rxjs';
 import { tf } from '../src/runtime/index.ts';
-import { experiment, models, losses, optim, schedules } from '../src/index.ts';
-import { synthetic } from '../src/data/components.ts';
+import { experiment, models, optim, schedules } from '../src/index.ts';
 import { fit } from '../src/engine/fit.ts';
 import { train } from '../src/engine/train.ts';
 import { listCheckpoints, loadWeights, readCheckpointState } from '../src/engine/checkpoint.ts';
@@ -19,24 +18,14 @@ import type { TrainEvent } from '../src/engine/events.ts';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.ts';
 import { dbn } from '../src/models/dbn.ts';
 import { formatTable } from '../src/cli/test.ts';
-import { smallSetup, tempDir } from './helpers/engine.ts';
+import { smallSetup, tempDir, tinyExperiment } from './helpers/engine.ts';
 
 const tiny = (iterations: number, over: { lr?: number; schedule?: ReturnType<typeof schedules.multiStep> } = {}) =>
   experiment({
-    name: 'safety-test',
-    seed: 3,
-    data: {
-      train: synthetic({ videos: 2, samplesPerVideo: 4, height: 32, width: 32, seed: 11 }),
-      val: synthetic({ videos: 2, samplesPerVideo: 1, height: 32, width: 32, seed: 12 }),
-      batchSize: 2,
-    },
-    model: models.dbn({ innerChannels: 8 }),
-    loss: losses.charbonnier({ reduction: 'mean' }),
+    ...tinyExperiment(iterations, 'safety-test'),
     optimizer: optim.adam({ lr: over.lr ?? 2e-3 }),
     ...(over.schedule ? { schedule: over.schedule } : {}),
-    run: { iterations },
-    validation: { every: 3 },
-    checkpoint: { every: 3, keepLast: 5 },
+    checkpoint: { every: 3, keepLast: 5, keepBest: true },
     log: { every: 1 },
   });
 

@@ -22,8 +22,7 @@ import { fit } from '../src/engine/fit.ts';
 import { experiment, models, losses, optim, schedules } from '../src/index.ts';
 import { interpret } from '../src/engine/interpret.ts';
 import { cosine } from '../src/optim/schedules.ts';
-import { synthetic } from '../src/data/components.ts';
-import { smallSetup, tempDir } from './helpers/engine.ts';
+import { smallSetup, tempDir, tinyExperiment } from './helpers/engine.ts';
 
 const steps = (events: TrainEvent[]) => events.filter((e): e is StepEvent => e.type === 'step');
 const weightsOf = (m: Model) => Object.fromEntries(Object.entries(m.params).map(([k, v]) => [k, Array.from(v.dataSync())]));
@@ -231,24 +230,6 @@ test('with an EMA, validation uses the averaged weights, checkpoints hold them, 
   assert.notEqual(viaEma.psnr, raw.psnr);
 });
 
-// fit(): an experiment value run the way `simdeblur train` runs it.
-const tinyExperiment = (iterations: number) =>
-  experiment({
-    name: 'fit-test',
-    seed: 3,
-    data: {
-      train: synthetic({ videos: 2, samplesPerVideo: 4, height: 32, width: 32, seed: 11 }),
-      val: synthetic({ videos: 2, samplesPerVideo: 1, height: 32, width: 32, seed: 12 }),
-      batchSize: 2,
-    },
-    model: models.dbn({ innerChannels: 8 }),
-    loss: losses.charbonnier({ reduction: 'mean' }),
-    optimizer: optim.adam({ lr: 2e-3 }),
-    run: { iterations },
-    validation: { every: 3 },
-    checkpoint: { every: 3, keepLast: 2 },
-    log: { every: 2 },
-  });
 
 test('fit() writes experiment.json, checkpoints and logs, returns a summary, releases everything; resume continues', async () => {
   const workDir = tempDir();

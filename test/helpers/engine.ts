@@ -8,6 +8,7 @@ import { adam } from '../../src/optim/adam.ts';
 import { charbonnier } from '../../src/losses/index.ts';
 import { singleScale } from '../../src/engine/strategy.ts';
 import { trainSetup, type TrainSetup, type TrainSetupParts } from '../../src/engine/setup.ts';
+import { datasets, experiment, losses, models, optim } from '../../src/index.ts';
 
 // Removed when the test process exits, passed or failed: training runs leave checkpoints of
 // up to hundreds of MB each, and a suite run would otherwise fill the temporary folder.
@@ -44,3 +45,25 @@ export function smallSetup(overrides: Partial<TrainSetupParts> = {}): TrainSetup
     ...overrides,
   });
 }
+
+/**
+ * A small experiment value (tiny DBN on synthesised clips, validation and a checkpoint every 3
+ * iterations) for runs through fit(); extend it with `experiment({ ...tinyExperiment(6), ... })`.
+ */
+export const tinyExperiment = (iterations: number, name = 'fit-test') =>
+  experiment({
+    name,
+    seed: 3,
+    data: {
+      train: datasets.synthetic({ videos: 2, samplesPerVideo: 4, height: 32, width: 32, seed: 11 }),
+      val: datasets.synthetic({ videos: 2, samplesPerVideo: 1, height: 32, width: 32, seed: 12 }),
+      batchSize: 2,
+    },
+    model: models.dbn({ innerChannels: 8 }),
+    loss: losses.charbonnier({ reduction: 'mean' }),
+    optimizer: optim.adam({ lr: 2e-3 }),
+    run: { iterations },
+    validation: { every: 3 },
+    checkpoint: { every: 3, keepLast: 2 },
+    log: { every: 2 },
+  });
