@@ -16,7 +16,11 @@ commands:
   doctor [--json]                       show the TensorFlow runtime in use and check it works
   setup [--gpu] [--from-wheel] [--wheel FILE] [--force]
                                         install the native TensorFlow runtime (docs/runtime.md)
-  parity DIR [DIR...]                   check a model against a reference fixture (weights + io)
+  parity DIR [DIR...] [--weights FILE [--key K]]
+                                        check a model against a reference fixture (weights + io);
+                                        --weights: a .pth or .safetensors state dict instead of DIR's
+  convert IN.pth --out OUT.safetensors [--key params_ema] [--ema]
+                                        a PyTorch checkpoint's state dict as safetensors (docs/weights.md)
   bench [--backends a,b] [--only conv,models,ops,loader,data-wait] [--models dbn,edvr,...] [--runs N]
                                         print benchmark rows as JSON lines
 
@@ -29,6 +33,7 @@ const commands: Record<string, Command> = {
   train: async (args) => (await import('./train.ts')).trainCommand(args),
   test: async (args) => (await import('./test.ts')).testCommand(args),
   synth: async (args) => (await import('./synth.ts')).synthCommand(args),
+  convert: async (args) => (await import('./convert.ts')).convertCommand(args),
   setup: async (args) => (await import('../setup/command.ts')).setupCommand(args),
   async doctor(args) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
@@ -38,12 +43,21 @@ const commands: Record<string, Command> = {
     return report.selfTest.ok ? 0 : 1;
   },
   async parity(args) {
-    const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-    if (positionals.length === 0) throw new UsageError('usage: simdeblur parity DIR [DIR...]');
+    const usage = 'usage: simdeblur parity DIR [DIR...] [--weights FILE [--key K]]';
+    let parsed;
+    try {
+      parsed = parseArgs({ args, allowPositionals: true, options: { weights: { type: 'string' }, key: { type: 'string' } } });
+    } catch (err) {
+      throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+    }
+    const { positionals, values } = parsed;
+    if (positionals.length === 0) throw new UsageError(usage);
+    if (values.key !== undefined && values.weights === undefined) throw new UsageError(`--key needs --weights\n${usage}`);
     const { runParity } = await import('../models/parity.ts');
+    const weights = values.weights === undefined ? undefined : { file: values.weights, ...(values.key === undefined ? {} : { key: values.key }) };
     let ok = true;
     for (const dir of positionals) {
-      const r = runParity(dir);
+      const r = runParity(dir, weights);
       console.log(JSON.stringify(r));
       ok &&= r.ok;
     }

@@ -19,3 +19,4 @@ export {
 } from './safetensors.ts';
 export { writeFileAtomic, writeFileAtomicSync, writeDirAtomic } from './atomic.ts';
 export { readJsonl } from './jsonl.ts';
+export { readTorchStateDict, type TorchReadOptions, type TorchStateDict } from './pth/index.ts';

@@ -3,7 +3,9 @@
 // input and compare with its output in eval mode.
 import { tf } from '../runtime/index.ts';
 import type { Tensor } from '../runtime/index.ts';
-import { toTensor } from '../io/safetensors.ts';
+import { readSafetensors, toTensor } from '../io/safetensors.ts';
+import type { RawTensor } from '../io/safetensors.ts';
+import { readTorchStateDict } from '../io/pth/index.ts';
 import { countParams, loadStateDict } from './model.ts';
 import { ioList, loadFixture, maxAbsDiff } from './fixture.ts';
 import { buildModel, fromOriginal } from './define.ts';
@@ -23,8 +25,31 @@ export interface ParityResult {
   readonly ok: boolean;
 }
 
-export function runParity(dir: string): ParityResult {
+/** Where `runParity` takes its weights from instead of the fixture's own. */
+export interface ParityWeights {
+  /** A .safetensors or PyTorch checkpoint (.pth/.pt/.ckpt) file, in PyTorch layout. */
+  readonly file: string;
+  /** The checkpoint's top-level key holding the state dict (default: found from the wrappers). */
+  readonly key?: string;
+}
+
+/** A PyTorch-layout state dict from a safetensors file or a PyTorch checkpoint. */
+export function readWeightsFile(file: string, key?: string): Record<string, RawTensor> {
+  if (file.endsWith('.safetensors')) return readSafetensors(file).tensors;
+  return readTorchStateDict(file, key === undefined ? {} : { key }).tensors;
+}
+
+/**
+ * Checks the model a fixture names against its input/output; `weights` replaces the fixture's
+ * own weights (a file, or a state dict already read), to check a checkpoint against it.
+ */
+export function runParity(dir: string, weights?: string | ParityWeights | Record<string, RawTensor>): ParityResult {
   const fx = loadFixture(dir);
+  const sd =
+    weights === undefined ? fx.weights
+    : typeof weights === 'string' ? readWeightsFile(weights)
+    : isParityWeights(weights) ? readWeightsFile(weights.file, weights.key)
+    : weights;
   const spec = fromOriginal(fx.meta.model, fx.meta.kwargs);
   // The fixture holds every weight, a flow network's included, so building without a
   // flowWeights/bimnetWeights file is no reason to warn.
@@ -36,7 +61,7 @@ export function runParity(dir: string): ParityResult {
     setFlowWeightsWarningSink(previous);
   }
   try {
-    loadStateDict(model, fx.weights, { layout: 'pytorch', strict: true });
+    loadStateDict(model, sd, { layout: 'pytorch', strict: true });
     const inputs = ioList(fx, 'input').map(toTensor);
     const expected = ioList(fx, 'output');
     const raw = model.apply(model.params, inputs.length === 1 ? inputs[0]! : inputs, { training: false });
@@ -55,4 +80,9 @@ export function runParity(dir: string): ParityResult {
   } finally {
     model.dispose();
   }
+}
+
+function isParityWeights(w: ParityWeights | Record<string, RawTensor>): w is ParityWeights {
+  // A state dict's values are tensors, never strings.
+  return typeof (w as { file?: unknown }).file === 'string';
 }
