@@ -51,7 +51,8 @@ export function numElements(shape: readonly number[]): number {
 // ------------------------------------------------------------------------------------------
 // Reading
 
-function halfToFloat(h: number): number {
+/** The value of an IEEE 754 half-precision (float16) bit pattern. */
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;

@@ -5,6 +5,7 @@ import { concatMap, of } from 'rxjs';
 import type { WarningEvent } from '../events.ts';
 import { perRun, type Hook } from './operators.ts';
 
+/** Settings of the `divergence` hook. */
 export interface DivergenceOptions {
   /** How far above its lowest value the smoothed loss may climb (default 100). */
   readonly factor?: number;
@@ -12,6 +13,7 @@ export interface DivergenceOptions {
   readonly decay?: number;
 }
 
+/** A hook that emits one `warning` event when the smoothed step loss climbs `factor` times above its lowest value. */
 export function divergence(opts: DivergenceOptions = {}): Hook {
   const factor = opts.factor ?? 100;
   const decay = opts.decay ?? 0.9;

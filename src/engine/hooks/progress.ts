@@ -20,6 +20,7 @@ export function formatPsnr(psnr: number, inputPsnr: number | null): string {
   return `${base} (input ${inputPsnr.toFixed(2)} dB, gain ${gain >= 0 ? '+' : '-'}${Math.abs(gain).toFixed(2)} dB)`;
 }
 
+/** A duration as `mm:ss`, or `h:mm:ss` from an hour on (`--:--` when unknown). */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);

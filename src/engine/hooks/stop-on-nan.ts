@@ -7,6 +7,7 @@ import { concatMap, of, throwError, concat } from 'rxjs';
 import { listNames } from '../../util/finite.ts';
 import { perRun, type Hook } from './operators.ts';
 
+/** A hook that stops the run after a step with a non-finite loss or state, then fails it naming where and which weights were kept. */
 export function stopOnNaN(): Hook {
   return perRun(() => {
     let failure: string | undefined;

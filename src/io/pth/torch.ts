@@ -3,7 +3,7 @@
 // Tensors are recorded lazily while unpickling and materialised afterwards, only for the state
 // dict that is asked for, as contiguous row-major float32 (floating types) or int32 data.
 import fs from 'node:fs';
-import { tensorTable } from '../safetensors.ts';
+import { halfToFloat, tensorTable } from '../safetensors.ts';
 import type { RawTensor, SafeDType } from '../safetensors.ts';
 import { PyDict, PyTuple, unpickle } from './pickle.ts';
 import type { PyCallable } from './pickle.ts';
@@ -152,15 +152,6 @@ export function materialise(t: TensorRef, source: string, name: string): RawTens
   return dtype === undefined ? { shape: [...t.shape], data: out } : { shape: [...t.shape], data: out, dtype };
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 function reader(dtype: TorchDType, v: DataView, where: string): (i: number) => number {
   const f32 = new Float32Array(1);
   const bits = new Uint32Array(f32.buffer);
@@ -298,6 +289,7 @@ export interface TorchReadOptions {
   readonly ema?: boolean;
 }
 
+/** A state dict read from a PyTorch checkpoint: tensors by name (PyTorch layout), the file format, and where in the file it was. */
 export interface TorchStateDict {
   readonly tensors: Record<string, RawTensor>;
   readonly format: 'zip' | 'legacy';
