@@ -7,7 +7,7 @@ import { buildModel, fromOriginal } from '../src/models/define.ts';
 import { loadStateDict } from '../src/models/model.ts';
 import type { Model } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, sgdStepWith } from './helpers/fixtures.ts';
 
 const fx = loadFixture('mimounet');
 
@@ -20,18 +20,9 @@ function fixtureModel(className: string): Model {
 
 /** Mean-abs loss summed over the outputs (each against the target resized to its size), SGD. */
 function listStep(m: Model, x: Tensor, target: Tensor, lr: number): number {
-  const vars = Object.values(m.params);
-  const { value, grads } = tf.variableGrads(() => {
-    const ys = m.apply(m.params, x, { training: true }) as Tensor[];
-    const losses = ys.map((y) => tf.mean(tf.abs(tf.sub(y, tf.image.resizeBilinear(target as Tensor4D, [y.shape[1]!, y.shape[2]!])))));
-    return tf.addN(losses) as Scalar;
-  }, vars);
-  tf.tidy(() => {
-    for (const v of vars) v.assign(v.sub(grads[v.name]!.mul(lr)));
-  });
-  const loss = value.dataSync()[0]!;
-  tf.dispose([value, grads]);
-  return loss;
+  const lossOf = (ys: Tensor | Tensor[]) =>
+    tf.addN((ys as Tensor[]).map((y) => tf.mean(tf.abs(tf.sub(y, tf.image.resizeBilinear(target as Tensor4D, [y.shape[1]!, y.shape[2]!])))))) as Scalar;
+  return sgdStepWith(m, x, lossOf, lr);
 }
 
 test('MIMO-UNet flattens a clip [B, 1, H, W, C] to images: the fixture output again', () => {

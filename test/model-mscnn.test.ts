@@ -1,32 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
-import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs';
 import { mscnn } from '../src/models/mscnn.ts';
-import type { Model } from '../src/models/model.ts';
+import { pyramid, pyramidStep } from './helpers/fixtures.ts';
 
 /** [x, x/2, x/4, ...] by 2×2 averaging. */
-function pyramid(x: Tensor, levels: number): Tensor[] {
-  const out = [x];
-  for (let i = 1; i < levels; i++) out.push(tf.avgPool(out[i - 1] as Tensor4D, 2, 2, 'valid'));
-  return out;
-}
-
-/** Mean-abs loss summed over the output pyramid, then one SGD step; returns the loss before it. */
-function pyramidStep(m: Model, xs: Tensor[], targets: Tensor[], lr: number): number {
-  const vars = Object.values(m.params);
-  const { value, grads } = tf.variableGrads(() => {
-    const ys = m.apply(m.params, xs, { training: true }) as Tensor[];
-    return tf.addN(ys.map((y, i) => tf.mean(tf.abs(tf.sub(y, targets[i]!))))) as Scalar;
-  }, vars);
-  tf.tidy(() => {
-    for (const v of vars) v.assign(v.sub(grads[v.name]!.mul(lr)));
-  });
-  const loss = value.dataSync()[0]!;
-  tf.dispose([value, grads]);
-  return loss;
-}
-
 test('MSResNet honours inChannels / outChannels', () => {
   const m = mscnn.create({ inChannels: 1, outChannels: 2, numFeats: 4, numResblocks: 1, kernelSize: 3, numScales: 2 }, 0);
   try {

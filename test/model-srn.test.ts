@@ -1,36 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
-import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs';
 import { srn } from '../src/models/srn.ts';
 import { buildModel, fromOriginal, paramShapes } from '../src/models/define.ts';
 import { loadStateDict } from '../src/models/model.ts';
 import type { Model } from '../src/models/model.ts';
 import { toTensor } from '../src/io/safetensors.ts';
-import { ioTensor, loadFixture, maxAbsDiff } from './helpers/fixtures.ts';
+import { ioTensor, loadFixture, maxAbsDiff, pyramid, pyramidStep } from './helpers/fixtures.ts';
 
 const fx = loadFixture('srn');
-
-function pyramid(x: Tensor, levels: number): Tensor[] {
-  const out = [x];
-  for (let i = 1; i < levels; i++) out.push(tf.avgPool(out[i - 1] as Tensor4D, 2, 2, 'valid'));
-  return out;
-}
-
-/** Mean-abs loss summed over the output pyramid, then one SGD step; returns the loss before it. */
-function pyramidStep(m: Model, xs: Tensor[], targets: Tensor[], lr: number): number {
-  const vars = Object.values(m.params);
-  const { value, grads } = tf.variableGrads(() => {
-    const ys = m.apply(m.params, xs, { training: true }) as Tensor[];
-    return tf.addN(ys.map((y, i) => tf.mean(tf.abs(tf.sub(y, targets[i]!))))) as Scalar;
-  }, vars);
-  tf.tidy(() => {
-    for (const v of vars) v.assign(v.sub(grads[v.name]!.mul(lr)));
-  });
-  const loss = value.dataSync()[0]!;
-  tf.dispose([value, grads]);
-  return loss;
-}
 
 function fixtureRun(m: Model): { ys: Tensor[]; xs: Tensor[] } {
   const xs = [0, 1, 2].map((i) => toTensor(ioTensor(fx, `input.${i}`)));

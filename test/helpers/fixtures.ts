@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { toTensor, type RawTensor } from '../../src/io/safetensors.ts';
 import { loadFixture as loadFixtureDir, maxAbsDiff, toChannelsLast, type Fixture } from '../../src/models/fixture.ts';
 import { tf } from '../../src/runtime/index.ts';
-import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { Scalar, Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { countParams, loadStateDict, type Model } from '../../src/models/model.ts';
 import { setFlowWeightsWarningSink } from '../../src/models/flow-weights.ts';
 import assert from 'node:assert/strict';
@@ -27,16 +27,12 @@ export function ioTensor(f: Fixture, key: string): RawTensor {
 }
 
 /**
- * One plain-SGD training step: forward in training mode, mean-abs loss, gradients of the
+ * One plain-SGD training step: forward in training mode, `lossOf(output)`, gradients of the
  * trainable params, `w -= lr·g`. Returns the loss before the step.
  */
-export function sgdStep(m: Model, x: Tensor | Tensor[], target: Tensor, lr: number): number {
+export function sgdStepWith(m: Model, x: Tensor | Tensor[], lossOf: (y: Tensor | Tensor[]) => Scalar, lr: number): number {
   const vars = Object.values(m.params);
-  const { value, grads } = tf.variableGrads(() => {
-    const y = m.apply(m.params, x, { training: true });
-    if (Array.isArray(y)) throw new Error('sgdStep: expected a single output tensor');
-    return tf.mean(tf.abs(tf.sub(y, target))) as Scalar;
-  }, vars);
+  const { value, grads } = tf.variableGrads(() => lossOf(m.apply(m.params, x, { training: true })), vars);
   tf.tidy(() => {
     for (const v of vars) {
       const g = grads[v.name];
@@ -49,7 +45,31 @@ export function sgdStep(m: Model, x: Tensor | Tensor[], target: Tensor, lr: numb
   return loss;
 }
 
-/** Runs `build` without printing the warning about a flow network built without pretrained weights. */
+/** `sgdStepWith` with the mean absolute error of a single output against `target`. */
+export function sgdStep(m: Model, x: Tensor | Tensor[], target: Tensor, lr: number): number {
+  return sgdStepWith(
+    m,
+    x,
+    (y) => {
+      if (Array.isArray(y)) throw new Error('sgdStep: expected a single output tensor');
+      return tf.mean(tf.abs(tf.sub(y, target))) as Scalar;
+    },
+    lr,
+  );
+}
+
+/** `sgdStepWith` with mean absolute errors summed over a list of outputs, each against its target. */
+export function pyramidStep(m: Model, xs: Tensor | Tensor[], targets: readonly Tensor[], lr: number): number {
+  return sgdStepWith(m, xs, (ys) => tf.addN((ys as Tensor[]).map((y, i) => tf.mean(tf.abs(tf.sub(y, targets[i]!))))) as Scalar, lr);
+}
+
+/** An image and its 2×-average-pooled copies, finest first (`levels` in all). */
+export function pyramid(x: Tensor, levels: number): Tensor[] {
+  const out = [x];
+  for (let i = 1; i < levels; i++) out.push(tf.avgPool(out[i - 1] as Tensor4D, 2, 2, 'valid'));
+  return out;
+}
+
 export function withoutFlowWarning<A>(build: () => A): A {
   const previous = setFlowWeightsWarningSink(() => undefined);
   try {
