@@ -1,7 +1,8 @@
 // The quickstart: synthesise a small motion-blur dataset from the bundled photographs (once),
 // train a small DBN on it for a few minutes on the CPU, evaluate it on held-out videos, and
 // compare the deblurred PSNR with the blurry input's. Writes a side-by-side image
-// (blurry | deblurred | sharp); the last line of output is a JSON summary. Training goes through
+// (blurry | deblurred | sharp), then says how to run `simdeblur deblur` with the trained model;
+// the last line of output is a JSON summary. Training goes through
 // `fit`, like `simdeblur train`: checkpoints, experiment.json, log.jsonl and TensorBoard files
 // land in the work directory, and Ctrl-C stops with a checkpoint.
 //
@@ -75,8 +76,11 @@ async function quickstart(args: string[]): Promise<void> {
     const data = Uint8Array.from(side.rgb, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
     await writeFileAtomic(image, await encodeImage(data, side.width, side.height, { format: 'png' }));
   }
-  const summary = { inputPsnr: r.inputPsnr, outputPsnr: r.psnr, gain: r.psnr - (r.inputPsnr ?? NaN), ssim: r.ssim, frames: r.frames, image, seconds: (Date.now() - t0) / 1000 };
+  // The trained model on the user's own footage: any images, folders of frames or videos.
+  const deblur = `npx simdeblur deblur YOUR_VIDEO.mp4 YOUR_FRAMES/ --out ${path.join(workDir, 'deblurred')} --checkpoint ${run.checkpoint}`;
+  const summary = { inputPsnr: r.inputPsnr, outputPsnr: r.psnr, gain: r.psnr - (r.inputPsnr ?? NaN), ssim: r.ssim, frames: r.frames, image, checkpoint: run.checkpoint, deblur, seconds: (Date.now() - t0) / 1000 };
   console.log(`held-out videos: blurry input ${r.inputPsnr?.toFixed(2)} dB -> deblurred ${r.psnr.toFixed(2)} dB (${summary.gain >= 0 ? '+' : ''}${summary.gain.toFixed(2)} dB)${image ? `; ${image}` : ''}`);
+  console.log(`deblur your own footage with this model:\n  ${deblur}`);
   console.log(JSON.stringify(summary));
 }
 

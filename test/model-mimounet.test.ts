@@ -59,7 +59,7 @@ test('MIMO-UNet+ has the same parameters and, in eval mode, the same outputs', (
 test('MIMO-UNet rejects bad inputs with clear errors', () => {
   const m = mimoUnet.create({ numRes: 0 }, 0);
   try {
-    for (const [shape, re] of [[[1, 8, 8, 1], /3 channels/], [[1, 10, 8, 3], /multiples of 4/], [[8, 8, 3], /\[B, H, W, C\]/]] as const) {
+    for (const [shape, re] of [[[1, 8, 8, 1], /3 channels/], [[8, 8, 3], /\[B, H, W, C\]/]] as const) {
       const x = tf.zeros([...shape]);
       assert.throws(() => m.apply(m.params, x, { training: false }), re);
       x.dispose();

@@ -44,11 +44,14 @@ test('STFAN rejects bad inputs and options with clear errors', () => {
       x.dispose();
     };
     bad([1, 2, 16, 16, 1], /1 channels, expected 3/);
-    bad([1, 2, 18, 16, 3], /divisible by 4, got 18x16/);
     bad([1, 16, 16, 3], /clip \[B, T, H, W, 3\]/);
     const f = tf.zeros([1, 8, 8, 3]);
     const g = tf.zeros([1, 8, 12, 3]);
     const h = tf.zeros([1, 4, 4, 128]);
+    const odd = tf.zeros([1, 18, 16, 3]);
+    // apply pads other sizes; one cell step does not.
+    assert.throws(() => m.cell(m.params, { blur: odd, lastBlur: odd, lastOutput: odd, lastFeature: null }), /STFAN cell: H and W must be multiples of 4, got 18x16/);
+    odd.dispose();
     assert.throws(() => m.cell(m.params, { blur: f, lastBlur: g, lastOutput: f, lastFeature: null }), /lastBlur has shape \[1,8,12,3\]/);
     assert.throws(() => m.cell(m.params, { blur: f, lastBlur: f, lastOutput: f, lastFeature: h }), /lastFeature has shape \[1,4,4,128\], expected \[1,2,2,256\]/);
     tf.dispose([f, g, h]);

@@ -10,6 +10,7 @@ import { facBench } from '../bench/ops-fac.ts';
 import { loaderBenchRows } from '../bench/loader.ts';
 import { dataWaitRows } from '../bench/data-wait.ts';
 import { optimBenchRows } from '../bench/optim.ts';
+import { deblurBenchRows } from '../bench/deblur.ts';
 
 export interface BenchOptions {
   /** Backends to run the conv benchmark on; default: every one available. */
@@ -34,6 +35,7 @@ const suites = new Map<string, BenchSuite>([
   ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r })), { ...facBench() }, { ...facBench({ pass: 'forward+backward' }) }, { ...convTransposeBench() }, { ...convTransposeBench({ pass: 'forward+backward' }) }]],
   ['loader', () => loaderBenchRows()],
   ['data-wait', () => dataWaitRows()],
+  ['deblur', () => deblurBenchRows()],
   ['optim', (_cal, opts): BenchRow[] => [...optimBenchRows(opts.runs === undefined ? {} : { runs: opts.runs })].map((r) => ({ ...r }))],
 ]);
 export function registerBenchSuite(name: string, suite: BenchSuite): void {

@@ -9,8 +9,11 @@ const USAGE = `usage: simdeblur <command> [options] [--verbose]
 commands:
   train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard] [--allow-nonfinite]
                                         train an experiment (Ctrl-C stops cleanly with a checkpoint)
-  test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json] [--allow-nonfinite]
+  test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--save-images DIR [--side-by-side]] [--json] [--allow-nonfinite]
                                         PSNR/SSIM of a checkpoint on the recipe's validation data
+  deblur INPUT... --out DIR [--checkpoint DIR | RECIPE.ts --checkpoint DIR | --model NAME --weights FILE] [--tile N] [--tlc] [--gt DIR] ...
+                                        restore your own images, frame folders and videos (docs/inference.md;
+                                        no weights option: the shipped demonstration models)
   synth --layout gopro|dvd|reds|bsd --out DIR --videos N --frames M --size WxH --seed S [--images DIR] ...
                                         write a motion-blur dataset made from photographs (docs/synth.md)
   doctor [--json]                       show the TensorFlow runtime in use and check it works
@@ -21,7 +24,7 @@ commands:
                                         --weights: a .pth or .safetensors state dict instead of DIR's
   convert IN.pth --out OUT.safetensors [--key params_ema] [--ema]
                                         a PyTorch checkpoint's state dict as safetensors (docs/weights.md)
-  bench [--backends a,b] [--only conv,models,ops,loader,data-wait] [--models dbn,edvr,...] [--runs N]
+  bench [--backends a,b] [--only conv,models,ops,loader,data-wait,optim,deblur] [--models dbn,edvr,...] [--runs N]
                                         print benchmark rows as JSON lines
 
   --verbose (any command)               also show TensorFlow's start-up and INFO log lines
@@ -32,6 +35,7 @@ type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   train: async (args) => (await import('./train.ts')).trainCommand(args),
   test: async (args) => (await import('./test.ts')).testCommand(args),
+  deblur: async (args) => (await import('./deblur.ts')).deblurCommand(args),
   synth: async (args) => (await import('./synth.ts')).synthCommand(args),
   convert: async (args) => (await import('./convert.ts')).convertCommand(args),
   setup: async (args) => (await import('../setup/command.ts')).setupCommand(args),
@@ -78,7 +82,7 @@ const commands: Record<string, Command> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  // Commands load TensorFlow when they are imported, so level 0 set here also shows the lines
+  // Commands load TensorFlow on first use, after this, so level 0 set here also shows the lines
   // it prints while loading (which are otherwise held back, see src/runtime/quiet.ts).
   if (argv.includes('--verbose')) process.env.TF_CPP_MIN_LOG_LEVEL = '0';
   const [name, ...rest] = argv.filter((a) => a !== '--verbose');

@@ -2,11 +2,7 @@
 // a checkpoint on the recipe's validation data, per video and overall, as a table and as JSON.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { interpret } from '../engine/interpret.ts';
-import { evaluate, type EvalResult } from '../engine/evaluate.ts';
-import { loadWeights, readCheckpointState } from '../engine/checkpoint.ts';
-import { readSafetensors, tensorTable } from '../io/safetensors.ts';
-import { loadStateDict } from '../models/model.ts';
+import type { EvalResult, RestoredFrame } from '../engine/evaluate.ts';
 import { decodeRecipe, loadRecipe } from './recipe-file.ts';
 import { EXIT_USAGE, UsageError } from './exit.ts';
 
@@ -25,16 +21,37 @@ export function formatTable(r: EvalResult): string {
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
+/** Writes a restored frame to DIR/<video>/<frame>.png, and input | output | gt to DIR/side-by-side/<video>/<frame>.png. */
+async function saveRestored(dir: string, f: RestoredFrame, side: boolean): Promise<void> {
+  const [{ writePng }, { sideBySide }] = await Promise.all([import('../infer/frames.ts'), import('../infer/side-by-side.ts')]);
+  const name = f.frame.replace(/\.[^./]+$/, '');
+  await writePng(path.join(dir, f.video, `${name}.png`), { name, width: f.width, height: f.height, rgb: f.output });
+  if (side) {
+    const parts = f.input ? [f.input, f.output, f.gt] : [f.output, f.gt];
+    await writePng(path.join(dir, 'side-by-side', f.video, `${name}.png`), sideBySide(name, parts, f.width, f.height));
+  }
+}
+
 export async function testCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { checkpoint: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, 'no-ema': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'allow-nonfinite': { type: 'boolean', default: false } },
+    options: { checkpoint: { type: 'string' }, 'save-images': { type: 'string' }, 'side-by-side': { type: 'boolean', default: false }, set: { type: 'string', multiple: true, default: [] }, 'no-ema': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, 'allow-nonfinite': { type: 'boolean', default: false } },
   });
   const file = positionals[0];
-  if (!file || !values.checkpoint) throw new UsageError('usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--json] [--allow-nonfinite]');
+  const usage = 'usage: simdeblur test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--save-images DIR [--side-by-side]] [--json] [--allow-nonfinite]';
+  if (!file || !values.checkpoint) throw new UsageError(usage);
+  if (values['side-by-side'] && values['save-images'] === undefined) throw new UsageError(`--side-by-side needs --save-images DIR\n${usage}`);
   const exp = decodeRecipe(await loadRecipe(file), file, values.set);
   if (!exp) return EXIT_USAGE;
+  // The engine (and with it TensorFlow) is loaded only once the recipe is known to be valid.
+  const [{ interpret }, { evaluate }, { loadWeights, readCheckpointState }, { readSafetensors, tensorTable }, { loadStateDict }] = await Promise.all([
+    import('../engine/interpret.ts'),
+    import('../engine/evaluate.ts'),
+    import('../engine/checkpoint.ts'),
+    import('../io/safetensors.ts'),
+    import('../models/model.ts'),
+  ]);
   const ckpt = values.checkpoint;
   const state = readCheckpointState(ckpt);
   await using setup = await interpret(exp, { evalOnly: true });
@@ -48,11 +65,13 @@ export async function testCommand(args: string[]): Promise<number> {
     const ema = tensorTable(Object.entries(tensors).map(([k, v]) => [k.slice(4), v] as const));
     loadStateDict(setup.model, ema, { layout: 'ours', strict: false, allowNonfinite });
   }
+  const saveDir = values['save-images'];
   const t0 = Date.now();
   const r = await evaluate(setup.model, setup.model.params, setup.strategy, setup.val, {
     batchSize: setup.valBatchSize,
     saveImages: 0,
     onProgress: values.json ? undefined : (d, n) => process.stderr.write(`\revaluating ${d}/${n}`),
+    ...(saveDir === undefined ? {} : { onRestored: (f: RestoredFrame) => saveRestored(saveDir, f, values['side-by-side']) }),
   });
   if (!values.json) process.stderr.write('\n');
   if (!values.json) console.log(formatTable(r));

@@ -1,7 +1,6 @@
 // `simdeblur train RECIPE.ts [--set k=v]... [--work-dir D] [--resume | --resume-from D]`.
 // Ctrl-C stops after the current step and leaves a checkpoint; a second Ctrl-C exits at once.
 import { parseArgs } from 'node:util';
-import { fit } from '../engine/fit.ts';
 import { decodeRecipe, loadRecipe } from './recipe-file.ts';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError } from './exit.ts';
 
@@ -23,6 +22,8 @@ export async function trainValue(value: unknown, source: string, args: string[])
   }
   const exp = decodeRecipe(value, source, values.set);
   if (!exp) return EXIT_USAGE;
+  // The engine (and with it TensorFlow) is loaded only once the recipe is known to be valid.
+  const { fit } = await import('../engine/fit.ts');
   try {
     const summary = await fit(exp, {
       ...(values['work-dir'] !== undefined ? { workDir: values['work-dir'] } : {}),

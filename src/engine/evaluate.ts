@@ -44,6 +44,21 @@ export interface EvalOptions {
   readonly saveImages: number;
   /** Called after each batch with the batches done and the total number of batches. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Called with every restored frame (to save it), in order. */
+  readonly onRestored?: (frame: RestoredFrame) => Promise<void>;
+}
+
+/** A restored frame with its blurry input (when comparable) and ground truth, float RGB `[H, W, 3]` row-major. */
+export interface RestoredFrame {
+  readonly video: string;
+  /** The ground-truth frame's id. */
+  readonly frame: string;
+  readonly height: number;
+  readonly width: number;
+  /** Clamped to [0, 1]. */
+  readonly output: Float32Array;
+  readonly input: Float32Array | null;
+  readonly gt: Float32Array;
 }
 
 /** Images whose metrics are computed together. */
@@ -75,7 +90,13 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     const hasInput = blurry.shape.join(',') === gt.shape.join(',');
     const values: number[][] = [[], [], []];
     let side: Tensor4D | undefined;
+    let saved: Float32Array[] | undefined;
     try {
+      if (opts.onRestored) saved = [tf.tidy(() => tf.clipByValue(out, 0, 1)), gt, ...(hasInput ? [blurry] : [])].map((x) => {
+        const d = x.dataSync() as Float32Array;
+        if (x !== gt && x !== blurry) x.dispose();
+        return d;
+      });
       // Metrics a few images at a time: a whole video ('video' sampling) at once would hold
       // several SSIM maps of every frame.
       for (let from = 0; from < gt.shape[0]; from += METRIC_CHUNK) {
@@ -98,6 +119,14 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
       // A frame predicted by several overlapping windows counts once (its last prediction).
       seen.set(`${video}/${frame}`, { video, psnr: values[0]![i]!, ssim: values[1]![i]!, inputPsnr: values[2]![i]! });
     });
+    if (saved && opts.onRestored) {
+      const [, h, w, c] = gt.shape as [number, number, number, number];
+      const size = h * w * c;
+      const at = (d: Float32Array | undefined, i: number) => (d === undefined ? null : d.subarray(i * size, (i + 1) * size));
+      for (const [i, { video, frame }] of names.entries()) {
+        await opts.onRestored({ video, frame, height: h, width: w, output: at(saved[0], i)!, input: at(saved[2], i), gt: at(saved[1], i)! });
+      }
+    }
     if (side) {
       const [n, h, w] = side.shape as [number, number, number, number];
       const data = side.dataSync() as Float32Array;

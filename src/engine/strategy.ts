@@ -49,6 +49,13 @@ export interface Strategy {
   forward(model: Model, params: Params, input: Tensor, gt: Tensor, training: boolean): readonly Pair[];
   /** Present for recurrent strategies: training optimises once per time step (see Recurrence). */
   readonly recurrence?: Recurrence;
+  /**
+   * Frames at each end of a clip that get no output (they serve only as neighbours); default 0.
+   * `pair.frames` of `forward` is then `[context, T - context)`.
+   */
+  readonly context?: number;
+  /** H and W of the input must be multiples of this (default 1): a pyramid of n scales needs 2^(n-1). */
+  readonly sizeMultiple?: number;
 }
 
 /** `[B, T, H, W, C]` or `[B, H, W, C]` → `[B·T, H, W, C]`. */

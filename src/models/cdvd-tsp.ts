@@ -11,9 +11,11 @@
 // computed; the six stage-1 flow estimates (two in stage 2) and the three stage-1
 // reconstructions run as one batch each (the networks treat batch items independently); the
 // flow masks are kept with one channel (the original's channels are identical copies). Input
-// is checked up front. As in the original, the flow network is trainable (no requires_grad
-// change); its published weights load under `flow_net.moduleNetwork.` with their own names
-// (`CDVD_FLOW_WEIGHTS` describes the file forms the option `flowWeights` accepts).
+// is checked up front, and takes any H and W: sizes that are not multiples of 4 (two stride-2
+// levels in the reconstruction network) are mirror-padded and the output cropped back. As in
+// the original, the flow network is trainable (no requires_grad change); its published weights
+// load under `flow_net.moduleNetwork.` with their own names (`CDVD_FLOW_WEIGHTS` describes the
+// file forms the option `flowWeights` accepts).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
@@ -171,7 +173,6 @@ function buildCdvdTsp(opts: CdvdTspOptions, store: ParamStore): Model {
     const [bs, t, h, w, c] = input.shape as [number, number, number, number, number];
     if (t !== opts.nSequence) throw new Error(`CDVD-TSP: input has ${t} frames, the model needs ${opts.nSequence}`);
     if (c !== ch) throw new Error(`CDVD-TSP: input has ${c} channels, the model was built for ${ch}`);
-    if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`CDVD-TSP: H and W must be divisible by 4 (two stride-2 levels in the reconstruction network), got ${h}x${w}`);
     const x = tf.unstack(input, 1);
     const [x0, x1, x2, x3, x4] = x as [Tensor, Tensor, Tensor, Tensor, Tensor];
     // Stage 1: neighbours of x1, x2, x3 warped onto them (flow from the centre to the neighbour).
@@ -208,5 +209,6 @@ export const cdvdTsp = defineModel({
   // The deblurring configurations (cdvdtsp_dvd, _gopro, _reds) mean-filter the frames for the prior.
   presets: { deblur: { isMaskFilter: true } },
   build: buildCdvdTsp,
+  sizeMultiple: 4,
   describe: 'CDVD-TSP (Pan et al. 2020): PWC-Net flow, temporal sharpness prior, two-stage cascade; 5 frames to the centre',
 });

@@ -4,7 +4,8 @@
 // last, which has no ReLU.
 //
 // Differences from the original: none in the computation. Input is checked up front (frame
-// and channel counts, H and W divisible by 8) instead of failing inside a reshape or an add.
+// and channel counts) instead of failing inside a reshape or an add. Any H and W: sizes that
+// are not multiples of 8 (three stride-2 levels) are mirror-padded and the output cropped back.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
@@ -72,7 +73,6 @@ function buildDbn(opts: DbnOptions, store: ParamStore): Model {
     const [bs, t, h, w, ch] = input.shape as [number, number, number, number, number];
     if (t !== n) throw new Error(`DBN: input has ${t} frames, the model was built for ${n}`);
     if (ch !== cin) throw new Error(`DBN: input has ${ch} channels, the model was built for ${cin}`);
-    if (h % 8 !== 0 || w % 8 !== 0) throw new Error(`DBN: H and W must be divisible by 8, got ${h}x${w}`);
     const centre = input.slice([0, Math.floor(n / 2), 0, 0, 0], [bs, 1, h, w, ch]).reshape([bs, h, w, ch]);
     // Frame-major channels (frame0 RGB, frame1 RGB, ...), as the original's reshape gives.
     const x = input.transpose([0, 2, 3, 1, 4]).reshape([bs, h, w, t * ch]);
@@ -100,5 +100,6 @@ export const dbn = defineModel({
   check: (p) => (p.inChannels === 1 || p.inChannels === 3 ? [] : [{ path: 'inChannels', message: `expected 1 or 3, got ${p.inChannels}` }]),
   original: { className: 'DBN', extra: ['zeroInitResidual'] },
   build: buildDbn,
+  sizeMultiple: 8,
   describe: 'DBN video deblurring (Su et al. 2017), numFrames input frames to the centre frame',
 });

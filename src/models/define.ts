@@ -3,7 +3,8 @@
 // name, the constructor argument names (derived from ours, with overrides for irregular ones)
 // and the values that reproduce the original's computation. Named presets are partial options
 // for published configurations. The zoo lookup (`fromOriginal`), the `parity` command and the
-// parity tests all derive from these definitions.
+// parity tests all derive from these definitions. A model whose H and W must be multiples of
+// some n says so once (`sizeMultiple`); every build then takes any size (src/models/pad.ts).
 import type * as t from 'io-ts';
 import { decodeComponent, defineComponent, type Combinator, type ComponentInput, type ComponentSpec, type Spec } from '../config/registry.ts';
 import type { Problem, StrictType, StrictTypeOf } from '../config/codecs.ts';
@@ -11,6 +12,8 @@ import { showValue } from '../config/errors.ts';
 import { didYouMean } from '../config/suggest.ts';
 import { ParamStore } from '../nn/params.ts';
 import { countParams, type Model } from './model.ts';
+import { padToMultiple } from './pad.ts';
+import type { SamplingOptions } from '../data/sampling.ts';
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
@@ -46,11 +49,35 @@ export interface ModelDefinition<T extends string, R extends t.Props, O extends 
   readonly check?: (options: StrictTypeOf<R, O>) => readonly Problem[];
   /** Builds the network into `store` (named as the original's state_dict). */
   readonly build: (options: StrictTypeOf<R, O>, store: ParamStore) => Model;
+  /**
+   * What the network needs H and W of its input to be multiples of (stride-2 levels, a
+   * downscaled hidden state); a function when it depends on the options. The built model's
+   * `apply` mirror-pads other sizes at the bottom and right and crops the outputs back, so it
+   * accepts any size; `build` itself only ever sees multiples through `apply`.
+   */
+  readonly sizeMultiple?: number | ((options: StrictTypeOf<R, O>) => number);
   readonly original?: OriginalClass<StrictTypeOf<R, O>>;
   /** Named partial options: published configurations (`edvr.preset('deblur')`). */
   readonly presets?: { readonly [N in PN]: Partial<StrictTypeOf<R, O>> };
   /** One line for listings. */
   readonly describe?: string;
+  /**
+   * How the model runs over a video when no experiment says so (a zoo model given with a weights
+   * file): its strategy and temporal windows. Default: one output per `numFrames` window centred on
+   * the target (n_c) when the model has a `numFrames` option, else one frame at a time.
+   */
+  readonly inference?: (options: StrictTypeOf<R, O>) => Partial<ModelInference>;
+}
+
+/** How a model runs over a video: its strategy, its windows, and whether it carries state through a whole video. */
+export interface ModelInference {
+  readonly strategy: ComponentSpec;
+  readonly sampling: Partial<SamplingOptions>;
+  /**
+   * The model is recurrent over a clip of any length: it runs once over a whole video, carrying
+   * its state, rather than over windows of its validation length.
+   */
+  readonly wholeVideo: boolean;
 }
 
 /** A model's combinator: the component combinator plus its presets and original-class mapping. */
@@ -78,6 +105,8 @@ interface OriginalEntry {
 
 const originals = new Map<string, OriginalEntry>();
 const builders = new Map<string, (spec: ComponentSpec, store: ParamStore) => Model>();
+const sizeMultiples = new Map<string, (options: object) => number>();
+const inferences = new Map<string, (options: Record<string, unknown>) => Partial<ModelInference>>();
 
 /** `numInCh` → `num_in_ch`, the original's spelling of most arguments. */
 export function snakeCase(name: string): string {
@@ -96,7 +125,14 @@ export function defineModel<
   const PN extends string = never,
 >(def: ModelDefinition<T, R, O, DK, PN>): ModelCombinator<T, StrictTypeOf<R, O>, { [K in DK]: unknown }, PN> {
   type P = StrictTypeOf<R, O>;
-  const build = (spec: P, store: ParamStore): Model => def.build(spec, store);
+  const declared = def.sizeMultiple;
+  const multipleOf = (options: P): number => {
+    const m = typeof declared === 'function' ? declared(options) : (declared ?? 1);
+    if (!Number.isInteger(m) || m < 1) throw new Error(`defineModel(${def.type}): sizeMultiple must be a positive integer, got ${showValue(m)}`);
+    return m;
+  };
+  if (typeof declared === 'number') multipleOf({} as P);
+  const build = (spec: P, store: ParamStore): Model => padToMultiple(def.build(spec, store), multipleOf(spec));
   const combinator = defineComponent<'model', T, R, O, DK>({
     kind: 'model',
     type: def.type,
@@ -109,10 +145,12 @@ export function defineModel<
     },
     ...(def.describe !== undefined ? { describe: def.describe } : {}),
   });
+  if (declared !== undefined) sizeMultiples.set(def.type, multipleOf as (options: object) => number);
   builders.set(def.type, (spec, store) => {
     const { type: _, ...options } = spec;
     return build(options as unknown as P, store);
   });
+  if (def.inference !== undefined) inferences.set(def.type, def.inference as unknown as (options: Record<string, unknown>) => Partial<ModelInference>);
   const presets = (def.presets ?? {}) as { readonly [N in PN]: Partial<P> };
   const preset = (name: PN, overrides: Partial<P> = {}): Spec<T, P> => {
     const p = (presets as Record<string, Partial<P>>)[name];
@@ -170,6 +208,17 @@ export function fromOriginal(className: string, kwargs: Readonly<Record<string, 
   }
 }
 
+/**
+ * What H and W of the input must be multiples of for the model of `spec` (decoded first) to run
+ * without padding; undefined when its definition declares no `sizeMultiple` (any size runs as it
+ * is).
+ */
+export function modelSizeMultiple(spec: ComponentSpec): number | undefined {
+  const decoded = decodeComponent('model', spec);
+  const { type, ...options } = decoded;
+  return sizeMultiples.get(type)?.(options);
+}
+
 /** Builds a model spec (decoded first: defaults filled, errors with their paths). */
 export function buildModel(spec: ComponentSpec, seed: number): Model {
   return buildInto(spec, new ParamStore(seed));
@@ -180,6 +229,14 @@ function buildInto(spec: ComponentSpec, store: ParamStore): Model {
   const b = builders.get(decoded.type);
   if (b === undefined) throw new Error(`model type ${showValue(decoded.type)} was not defined with defineModel`);
   return b(decoded, store);
+}
+
+/** How the model of a spec runs over a video by default (see `ModelDefinition.inference`). */
+export function modelInference(spec: ComponentSpec): ModelInference {
+  const decoded = decodeComponent('model', spec) as ComponentSpec & { numFrames?: unknown };
+  const own = inferences.get(decoded.type)?.(decoded as unknown as Record<string, unknown>) ?? {};
+  const numFrames = typeof decoded.numFrames === 'number' ? decoded.numFrames : 1;
+  return { strategy: { type: 'singleScale' }, sampling: { sampling: 'n_c', numFrames }, wholeVideo: false, ...own };
 }
 
 /** Parameter and buffer shapes of a spec, without allocating any tensor. */

@@ -7,10 +7,11 @@
 // Differences from the original:
 // - All frames are aligned in one batched pass (the original loops over frames); each frame's
 //   computation is unchanged.
-// - Inputs are checked up front (rank, frame count, channels, H and W divisible by 16 with
-//   hrIn, else by 4). The spec check rejects hrIn without the pre-deblurring module (the
-//   original builds it and then fails on mismatched sizes) and numOutCh ≠ numInCh (the output
-//   is added to the centre frame).
+// - Inputs are checked up front (rank, frame count, channels) and take any H and W: sizes
+//   that are not multiples of 16 with hrIn, else of 4 (which the original needs), are
+//   mirror-padded and the output cropped back. The spec check rejects hrIn without the
+//   pre-deblurring module (the original builds it and then fails on mismatched sizes) and
+//   numOutCh ≠ numInCh (the output is added to the centre frame).
 // - The pre-deblurring module's first convolution takes numInCh channels (the original
 //   hard-codes 3, so other values crash there).
 // - No warning is logged when the mean |offset| exceeds 50 (the original's warning call
@@ -253,7 +254,6 @@ function buildEdvr(opts: EdvrOptions, store: ParamStore): Model {
   const upconv2 = conv(s.child('upconv2'), c, 64 * 4, 3);
   const convHr = conv(s.child('conv_hr'), 64, 64, 3);
   const convLast = conv(s.child('conv_last'), 64, cout, 3);
-  const multiple = hrIn ? 16 : 4;
 
   const apply = (p: Params, input: ModelInput): Tensor => {
     if (Array.isArray(input)) throw new Error('EDVR: expected one clip tensor [B, T, H, W, C], got a list');
@@ -261,7 +261,6 @@ function buildEdvr(opts: EdvrOptions, store: ParamStore): Model {
     const [b, tt, h, w, ch] = input.shape as [number, number, number, number, number];
     if (tt !== t) throw new Error(`EDVR: input has ${tt} frames, the model was built for ${t}`);
     if (ch !== cin) throw new Error(`EDVR: input has ${ch} channels, the model was built for ${cin}`);
-    if (h % multiple !== 0 || w % multiple !== 0) throw new Error(`EDVR: H and W must be divisible by ${multiple}${hrIn ? ' (hrIn)' : ''}, got ${h}x${w}`);
     const centreFrame = tf.slice(input, [0, centre, 0, 0, 0], [b, 1, h, w, ch]).reshape([b, h, w, ch]);
     const f1 = extract(p, first(p, input.reshape([b * t, h, w, ch])));
     const f2 = lrelu(l2b(p, lrelu(l2a(p, f1))));
@@ -289,8 +288,7 @@ function buildEdvr(opts: EdvrOptions, store: ParamStore): Model {
 
 /**
  * Model component EDVR (Wang et al. 2019, BasicSR version): PCD alignment with deformable convolutions
- * and TSA fusion; preset `deblur` takes high-resolution input with pre-deblurring (H, W multiples of
- * 16).
+ * and TSA fusion; preset `deblur` takes high-resolution input with pre-deblurring.
  */
 export const edvr = defineModel({
   type: 'edvr',
@@ -313,5 +311,7 @@ export const edvr = defineModel({
   // The deblurring configurations (edvr_dvd, edvr_l_dvd): sharp frames at the input size.
   presets: { deblur: { hrIn: true, withPredeblur: true, withTsa: true } },
   build: buildEdvr,
-  describe: 'EDVR (Wang et al. 2019): PCD alignment with deformable convolutions, TSA fusion; preset deblur: hrIn with pre-deblurring (H, W multiples of 16)',
+  // Two stride-2 pyramid levels, and with hrIn the pre-deblurring module's two more.
+  sizeMultiple: (o) => (o.hrIn ? 16 : 4),
+  describe: 'EDVR (Wang et al. 2019): PCD alignment with deformable convolutions, TSA fusion; preset deblur: hrIn with pre-deblurring',
 });

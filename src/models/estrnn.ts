@@ -8,10 +8,11 @@
 // residual to the input, no normalisation.
 //
 // Differences from the original: none in the computation (the original's training wrapper
-// shifts the output by −0.5; that belongs to the wrapper, not to this network). Shapes are checked up front: H
-// and W divisible by 4 (the original's hidden state is int(H/4)×int(W/4) and a mismatch
-// crashes in a concatenation) and at least past+1+future frames (the original returns
-// nothing to stack otherwise).
+// shifts the output by −0.5; that belongs to the wrapper, not to this network). Any H and W:
+// sizes that are not multiples of 4 are mirror-padded and the output cropped back (the
+// original's hidden state is int(H/4)×int(W/4), and other sizes crash in a concatenation).
+// Clips are checked up front for at least past+1+future frames (the original returns nothing
+// to stack otherwise).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import { getParam } from '../nn/params.ts';
@@ -201,7 +202,6 @@ function buildEstrnn(opts: EstrnnOptions, store: ParamStore): Model {
     if (input.rank !== 5) throw new Error(`ESTRNN: input must be a clip [B, T, H, W, C], got shape ${JSON.stringify(input.shape)}`);
     const [b, t, h, w, ch] = input.shape as [number, number, number, number, number];
     if (ch !== 3) throw new Error(`ESTRNN: input has ${ch} channels, expected 3 (RGB)`);
-    if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`ESTRNN: H and W must be divisible by 4, got ${h}x${w}`);
     if (t < frames) throw new Error(`ESTRNN: input has ${t} frames, needs at least pastFrames + 1 + futureFrames = ${frames}`);
     let hidden: Tensor = tf.zeros([b, h / 4, w / 4, n]);
     const hs: Tensor[] = [];
@@ -224,9 +224,13 @@ function buildEstrnn(opts: EstrnnOptions, store: ParamStore): Model {
  */
 export const estrnn = defineModel({
   type: 'estrnn',
+  // Recurrent over a clip of any length: one run over the whole video, state carried through.
+  inference: () => ({ sampling: { sampling: 'strcnn', numFrames: 12 }, wholeVideo: true }),
   codec: options,
   defaults: { nFeatures: 16, nBlocks: 15, futureFrames: 2, pastFrames: 2, activation: 'gelu' },
   original: { className: 'ESTRNN' },
   build: buildEstrnn,
+  // The hidden state is at a quarter of the frame size.
+  sizeMultiple: 4,
   describe: 'ESTRNN (Zhong et al. 2020): RDB cells with global spatio-temporal attention; N frames to N−past−future',
 });

@@ -8,8 +8,9 @@
 //
 // Differences from the original: none in the computation. The frame features `F_B(x)` of a
 // cell are computed once per frame and reused by its intra-frame iterations (the original
-// recomputes the same value each time). Shapes are checked up front (H and W divisible by 4,
-// `intraIters` ≥ 1, which the original needs too but does not check).
+// recomputes the same value each time). Shapes are checked up front (`intraIters` ≥ 1, which
+// the original needs too but does not check). Any H and W: sizes that are not multiples of 4
+// (quarter-resolution features) are mirror-padded and the output cropped back.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
@@ -89,7 +90,6 @@ function buildIfirnn(opts: IfirnnOptions, store: ParamStore): Model {
     if (input.rank !== 5) throw new Error(`IFIRNN: input must be a clip [B, T, H, W, C], got shape ${JSON.stringify(input.shape)}`);
     const [b, n, h, w, ch] = input.shape as [number, number, number, number, number];
     if (ch !== inChannels) throw new Error(`IFIRNN: input has ${ch} channels, the model was built for ${inChannels}`);
-    if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`IFIRNN: H and W must be divisible by 4, got ${h}x${w}`);
     const outputs: Tensor[] = [];
     let hidden: Tensor | null = null;
     for (let t = 0; t < n; t++) {
@@ -116,10 +116,13 @@ function buildIfirnn(opts: IfirnnOptions, store: ParamStore): Model {
  */
 export const ifirnn = defineModel({
   type: 'ifirnn',
+  // Recurrent over a clip of any length: one run over the whole video, state carried through.
+  inference: () => ({ sampling: { sampling: 'n_n', numFrames: 12 }, wholeVideo: true }),
   codec: options,
   // in_channels and inner_channels have no default in the original; these are its DVD configuration.
   defaults: { inChannels: 3, innerChannels: 16, dualCell: true, intraIters: 3 },
   original: { className: 'IFIRNN' },
   build: buildIfirnn,
+  sizeMultiple: 4,
   describe: 'IFIRNN (Nah et al. 2019): intra-frame iterative RNN; N frames to N',
 });

@@ -173,6 +173,8 @@ function buildMimoUnetPlus(o: MimoUnetOptions, store: ParamStore): Model {
  */
 export const mimoUnet = defineModel({
   type: 'mimoUnet',
+  sizeMultiple: 4,
+  inference: () => ({ strategy: { type: 'mimo' } }),
   codec: options,
   defaults: { numRes: 8 },
   original: { className: 'MIMOUNet' },
@@ -186,6 +188,8 @@ export const mimoUnet = defineModel({
  */
 export const mimoUnetPlus = defineModel({
   type: 'mimoUnetPlus',
+  sizeMultiple: 4,
+  inference: () => ({ strategy: { type: 'mimo' } }),
   codec: options,
   defaults: { numRes: 20 },
   original: { className: 'MIMOUNetPlus' },

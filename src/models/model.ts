@@ -9,6 +9,7 @@ import { fromPytorchLayout, numElements, tensorTable, toPytorchLayout } from '..
 import type { ParamKind, RawTensor } from '../io/safetensors.ts';
 import type { ParamStore } from '../nn/params.ts';
 import { nonFiniteRaw } from '../util/finite.ts';
+import { didYouMean } from '../config/suggest.ts';
 
 export type { ParamKind, RawTensor } from '../io/safetensors.ts';
 
@@ -153,8 +154,9 @@ export function loadStateDict(m: Model, sd: Readonly<Record<string, RawTensor>>,
   }
   const missing = [...Object.keys(m.params), ...Object.keys(m.buffers)].filter((k) => !Object.prototype.hasOwnProperty.call(sd, k));
   if (opts.strict) {
+    // A renamed or re-prefixed key is usually the closest missing one.
+    for (const k of unexpected) problems.push(`unexpected key '${k}'${didYouMean(k, missing)}`);
     for (const k of missing) problems.push(`missing key '${k}'`);
-    for (const k of unexpected) problems.push(`unexpected key '${k}'`);
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 20).join('\n  ');

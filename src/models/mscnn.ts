@@ -103,6 +103,8 @@ function buildMscnn(o: MscnnOptions, store: ParamStore): Model {
  */
 export const mscnn = defineModel({
   type: 'mscnn',
+  sizeMultiple: (o) => 2 ** (o.numScales - 1),
+  inference: (o) => ({ strategy: { type: 'multiScale', numScales: o.numScales } }),
   codec: options,
   // The original requires in_channels (and ignores it); 3 is the only value it supports.
   defaults: { inChannels: 3, numFeats: 64, outChannels: 3, numResblocks: 19, kernelSize: 5, numScales: 3 },

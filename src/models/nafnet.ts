@@ -4,7 +4,9 @@
 // 2^levels and the output cropped back, as the original does.
 //
 // Differences from the original: none in the computation (dropout is 0 there and is not
-// implemented here). A 5-D input must have exactly one frame.
+// implemented here). A 5-D input must have exactly one frame. With the `tlc` option the channel
+// attention pools over a local window instead of the whole map (the test-time local converter,
+// as the original's NAFNetLocal; see tlc-ops.ts).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import { getParam } from '../nn/params.ts';
@@ -18,20 +20,26 @@ import { channelAttention, scaledResidual, simpleGate } from '../nn/gates.ts';
 import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { localChannelAttention, tlcOption, tlcWindow, type Window } from './tlc-ops.ts';
 
-const options = strict({
-  imgChannels: PositiveInt,
-  width: PositiveInt,
-  middleBlkNum: NonNegInt,
-  encBlkNums: arrayOf(NonNegInt),
-  decBlkNums: arrayOf(NonNegInt),
-});
+const options = strict(
+  {
+    imgChannels: PositiveInt,
+    width: PositiveInt,
+    middleBlkNum: NonNegInt,
+    encBlkNums: arrayOf(NonNegInt),
+    decBlkNums: arrayOf(NonNegInt),
+  },
+  // Test-time local converter: the channel attention's mean over a window 1.5x the training
+  // crop's feature size at its level.
+  { tlc: tlcOption },
+);
 export type NafnetOptions = t.TypeOf<typeof options>;
 
 type Fn = (p: Params, x: Tensor) => Tensor;
 
-/** NAFBlock(c) with DW_Expand = FFN_Expand = 2. */
-function nafBlock(s: Scope, c: number): Fn {
+/** NAFBlock(c) with DW_Expand = FFN_Expand = 2; `window`: TLC's pooling window, null for the global mean. */
+function nafBlock(s: Scope, c: number, window: Window | null): Fn {
   const dw = 2 * c;
   const ffn = 2 * c;
   const conv1 = conv2dLayer(s.child('conv1'), { inChannels: c, outChannels: dw, kernelSize: 1 });
@@ -52,7 +60,7 @@ function nafBlock(s: Scope, c: number): Fn {
   return (p, inp) => {
     let x = norm1(p, inp);
     x = simpleGate(conv2(p, conv1(p, x)));
-    x = channelAttention(x, getParam(p, scaWeight), getParam(p, scaBias));
+    x = window === null ? channelAttention(x, getParam(p, scaWeight), getParam(p, scaBias)) : localChannelAttention(x, getParam(p, scaWeight), getParam(p, scaBias), window);
     x = conv3(p, x);
     const y = scaledResidual(inp, x, getParam(p, beta));
     x = conv5(p, simpleGate(conv4(p, norm2(p, y))));
@@ -60,35 +68,37 @@ function nafBlock(s: Scope, c: number): Fn {
   };
 }
 
-function blocks(s: Scope, n: number, c: number): Fn {
-  const list = Array.from({ length: n }, (_, i) => nafBlock(s.child(i), c));
+function blocks(s: Scope, n: number, c: number, window: Window | null): Fn {
+  const list = Array.from({ length: n }, (_, i) => nafBlock(s.child(i), c, window));
   return (p, x) => list.reduce((h, b) => b(p, h), x);
 }
 
 function buildNafnet(opts: NafnetOptions, store: ParamStore): Model {
-  const { imgChannels, width, middleBlkNum, encBlkNums, decBlkNums } = opts;
+  const { imgChannels, width, middleBlkNum, encBlkNums, decBlkNums, tlc } = opts;
   const root = store.root();
+  const padder = 2 ** encBlkNums.length;
+  // Encoder i and decoder L-1-i work at level i (1/2^i of the padded input), the middle at L.
+  const windowAt = (level: number): Window | null => (tlc === undefined ? null : tlcWindow(tlc, padder, level));
   const intro = conv2dLayer(root.child('intro'), { inChannels: imgChannels, outChannels: width, kernelSize: 3, padding: 1 });
   const encoders: Fn[] = [];
   const downs: Fn[] = [];
   let chan = width;
   encBlkNums.forEach((n, i) => {
-    encoders.push(blocks(root.child('encoders').child(i), n, chan));
+    encoders.push(blocks(root.child('encoders').child(i), n, chan, windowAt(i)));
     downs.push(conv2dLayer(root.child('downs').child(i), { inChannels: chan, outChannels: 2 * chan, kernelSize: 2, stride: 2 }));
     chan *= 2;
   });
-  const middle = blocks(root.child('middle_blks'), middleBlkNum, chan);
+  const middle = blocks(root.child('middle_blks'), middleBlkNum, chan, windowAt(encBlkNums.length));
   const ups: Fn[] = [];
   const decoders: Fn[] = [];
   decBlkNums.forEach((n, i) => {
     const conv = conv2dLayer(root.child('ups').child(i).child(0), { inChannels: chan, outChannels: 2 * chan, kernelSize: 1, bias: false });
     ups.push((p, x) => pixelShuffle(conv(p, x), 2));
     chan /= 2;
-    decoders.push(blocks(root.child('decoders').child(i), n, chan));
+    decoders.push(blocks(root.child('decoders').child(i), n, chan, windowAt(decBlkNums.length - 1 - i)));
   });
   // The original builds `ending` after the stages; creation order does not affect names.
   const ending = conv2dLayer(root.child('ending'), { inChannels: width, outChannels: imgChannels, kernelSize: 3, padding: 1 });
-  const padder = 2 ** encBlkNums.length;
 
   const apply = (p: Params, input: ModelInput): Tensor => {
     if (Array.isArray(input)) throw new Error('NAFNet: expected one image tensor [B, H, W, C], got a list');
@@ -134,7 +144,7 @@ export const nafnet = defineModel({
     p.encBlkNums.length === p.decBlkNums.length
       ? []
       : [{ path: 'decBlkNums', message: `expected ${p.encBlkNums.length} stages like encBlkNums, got ${p.decBlkNums.length}` }],
-  original: { className: 'NAFNet', names: { imgChannels: 'img_channel' } },
+  original: { className: 'NAFNet', names: { imgChannels: 'img_channel' }, extra: ['tlc'] },
   // The GoPro configuration of the paper (NAFNet-GoPro-width64).
   presets: { gopro: { width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] } },
   build: buildNafnet,

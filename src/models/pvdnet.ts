@@ -17,7 +17,9 @@
 // original passes the current frame where the previous one belongs: `bimnetInput: 'current'`
 // reproduces it), the pixel volume uses `pvKsize` (the original always builds a 5×5 volume),
 // and the BIMNet checkpoint is a safetensors file given as `bimnetWeights`
-// (`PVDNET_BIMNET_WEIGHTS` describes the accepted key forms).
+// (`PVDNET_BIMNET_WEIGHTS` describes the accepted key forms). Unlike the original's, H and W
+// need not be multiples of 4: the clip and the previous output are mirror-padded alike and the
+// output cropped back.
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
@@ -88,7 +90,7 @@ function conv(s: Scope, cin: number, cout: number, k: number, stride = 1): Layer
 
 type Backbone = (p: Params, pv: Tensor, prev: Tensor, curr: Tensor, next: Tensor) => Tensor;
 
-/** PVDNetBackbone / PVDNetLargeBackbone. H and W must be divisible by 4. */
+/** PVDNetBackbone / PVDNetLargeBackbone (two stride-2 levels: the model's `sizeMultiple`). */
 function backbone(scope: Scope, pvChannels: number, large: boolean): Backbone {
   const res = large ? 192 : 128;
   const units = large ? 24 : 12;
@@ -150,7 +152,6 @@ function checkInput(input: ModelInput): { clip: Tensor; prevOut: Tensor } {
   if (prevOut.rank !== 4 || prevOut.shape[0] !== b || prevOut.shape[1] !== h || prevOut.shape[2] !== w || prevOut.shape[3] !== 3) {
     throw new Error(`PVDNet: the previous output must be [${b}, ${h}, ${w}, 3], got ${JSON.stringify(prevOut.shape)}`);
   }
-  if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`PVDNet: H and W must be divisible by 4, got ${h}x${w}`);
   if (h < 64 || w < 64) throw new Error(`PVDNet: H and W must be at least 64 (the flow network works on 32-multiples down to 1/32), got ${h}x${w}`);
   return { clip, prevOut };
 }
@@ -211,6 +212,7 @@ function buildPvdnet(opts: PvdnetOptions, store: ParamStore): Model {
  */
 export const pvdnet = defineModel({
   type: 'pvdnet',
+  inference: () => ({ strategy: { type: 'pvdnetRecurrent' }, sampling: { sampling: 'video' } }),
   codec: options,
   defaults: { pvKsize: 5, largeModel: false, fixBimnet: true, wi: 1, bimnetInput: 'previous' },
   check: (p) => (p.pvKsize % 2 === 1 ? [] : [{ path: 'pvKsize', message: `expected an odd number, got ${p.pvKsize}` }]),
@@ -226,5 +228,6 @@ export const pvdnet = defineModel({
   // The deblurring configurations (pvdnet_dvd, _gopro, _reds): the large backbone.
   presets: { deblur: { largeModel: true } },
   build: buildPvdnet,
+  sizeMultiple: 4,
   describe: "PVDNet (Son et al. 2021): LiteFlowNet flow and a pixel volume; inputs in [-1, 1]; preset deblur: the large backbone; bimnetInput 'current' reproduces the original",
 });

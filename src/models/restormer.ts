@@ -6,7 +6,8 @@
 // Differences from the original: none in the computation. Inputs are checked up front (a 5-D
 // input must have one frame; H and W must be multiples of 8, since no padding is done), and
 // `outChannels` must equal `inpChannels` unless `dualPixelTask` is set (the residual add would
-// fail otherwise).
+// fail otherwise). With the `tlc` option the attention statistics are taken over a local window
+// around each pixel instead of the whole map (the test-time local converter; see tlc-ops.ts).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import { getParam } from '../nn/params.ts';
@@ -22,26 +23,32 @@ import { pixelShuffle, pixelUnshuffle } from '../nn/shuffle.ts';
 import { ones } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { coversMap, localTransposedAttention, tlcOption, tlcWindow, type Window } from './tlc-ops.ts';
 
 const quad = <C extends t.Mixed>(c: C, name: string) => t.tuple([c, c, c, c], name);
 
-const options = strict({
-  inpChannels: PositiveInt,
-  outChannels: PositiveInt,
-  dim: PositiveInt,
-  // Blocks per level: encoder/decoder levels 1..3 and the latent level.
-  numBlocks: quad(NonNegInt, 'four non-negative integers'),
-  numRefinementBlocks: NonNegInt,
-  // Attention heads per level (level 1 also for the decoder-1 and refinement blocks).
-  heads: quad(PositiveInt, 'four positive integers'),
-  ffnExpansionFactor: PositiveNumber,
-  // Bias in the convolutions of the blocks, channel reductions, skip and output (the patch
-  // embedding never has one).
-  bias: Bool,
-  layerNormType: oneOf('WithBias', 'BiasFree'),
-  // Adds a 1×1 skip from the embedded input and drops the input residual (dual-pixel defocus).
-  dualPixelTask: Bool,
-});
+const options = strict(
+  {
+    inpChannels: PositiveInt,
+    outChannels: PositiveInt,
+    dim: PositiveInt,
+    // Blocks per level: encoder/decoder levels 1..3 and the latent level.
+    numBlocks: quad(NonNegInt, 'four non-negative integers'),
+    numRefinementBlocks: NonNegInt,
+    // Attention heads per level (level 1 also for the decoder-1 and refinement blocks).
+    heads: quad(PositiveInt, 'four positive integers'),
+    ffnExpansionFactor: PositiveNumber,
+    // Bias in the convolutions of the blocks, channel reductions, skip and output (the patch
+    // embedding never has one).
+    bias: Bool,
+    layerNormType: oneOf('WithBias', 'BiasFree'),
+    // Adds a 1×1 skip from the embedded input and drops the input residual (dual-pixel defocus).
+    dualPixelTask: Bool,
+  },
+  // Test-time local converter: attention over a window 1.5x the training crop's feature size at
+  // each level.
+  { tlc: tlcOption },
+);
 export type RestormerOptions = t.TypeOf<typeof options>;
 type LayerNormType = RestormerOptions['layerNormType'];
 
@@ -61,8 +68,11 @@ function l2Normalize(x: Tensor, axis: number): Tensor {
   return tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), axis, true)), 1e-12));
 }
 
-/** Multi-Dconv head transposed attention: attention between channels, per head. */
-function mdta(s: Scope, dim: number, heads: number, bias: boolean): Fn {
+/**
+ * Multi-Dconv head transposed attention: attention between channels, per head; `window`: TLC's
+ * window, null for attention over the whole map.
+ */
+function mdta(s: Scope, dim: number, heads: number, bias: boolean, window: Window | null): Fn {
   const ch = dim / heads;
   const temperature = s.param('temperature', [heads, 1, 1], 'plain', ones);
   const qkv = conv2dLayer(s.child('qkv'), { inChannels: dim, outChannels: 3 * dim, kernelSize: 1, bias });
@@ -70,6 +80,10 @@ function mdta(s: Scope, dim: number, heads: number, bias: boolean): Fn {
   const projectOut = conv2dLayer(s.child('project_out'), { inChannels: dim, outChannels: dim, kernelSize: 1, bias });
   return (p, x) => {
     const [b, h, w] = x.shape as [number, number, number, number];
+    if (window !== null && !coversMap(x, window)) {
+      const [q, k, v] = tf.split(dw(p, qkv(p, x)), 3, -1) as [Tensor, Tensor, Tensor];
+      return projectOut(p, localTransposedAttention(q, k, v, getParam(p, temperature), heads, window));
+    }
     // Channels are ordered (head, c) as in the original's rearrange; here each head becomes a
     // [pixels, c] matrix.
     const toHeads = (t: Tensor): Tensor => t.reshape([b, h * w, heads, ch]).transpose([0, 2, 1, 3]);
@@ -96,9 +110,9 @@ function gdfn(s: Scope, dim: number, factor: number, bias: boolean): Fn {
   };
 }
 
-function transformerBlock(s: Scope, dim: number, heads: number, o: RestormerOptions): Fn {
+function transformerBlock(s: Scope, dim: number, heads: number, o: RestormerOptions, window: Window | null): Fn {
   const norm1 = norm(s.child('norm1'), dim, o.layerNormType);
-  const attn = mdta(s.child('attn'), dim, heads, o.bias);
+  const attn = mdta(s.child('attn'), dim, heads, o.bias, window);
   const norm2 = norm(s.child('norm2'), dim, o.layerNormType);
   const ffn = gdfn(s.child('ffn'), dim, o.ffnExpansionFactor, o.bias);
   return (p, x) => {
@@ -107,8 +121,11 @@ function transformerBlock(s: Scope, dim: number, heads: number, o: RestormerOpti
   };
 }
 
-function blocks(s: Scope, n: number, dim: number, heads: number, o: RestormerOptions): Fn {
-  const list = Array.from({ length: n }, (_, i) => transformerBlock(s.child(i), dim, heads, o));
+/** `level`: the blocks' stride-2 level (their map is 1/2^level of the input). */
+function blocks(s: Scope, n: number, dim: number, heads: number, o: RestormerOptions, level: number): Fn {
+  // The network runs on multiples of 8 (three levels).
+  const window = o.tlc === undefined ? null : tlcWindow(o.tlc, 8, level);
+  const list = Array.from({ length: n }, (_, i) => transformerBlock(s.child(i), dim, heads, o, window));
   return (p, x) => list.reduce((h, blk) => blk(p, h), x);
 }
 
@@ -145,23 +162,23 @@ function buildRestormer(o: RestormerOptions, store: ParamStore): Model {
   const r = store.root();
   // The original's OverlapPatchEmbed is built without its bias argument, so it has no bias.
   const patchEmbed = conv2dLayer(r.child('patch_embed').child('proj'), { inChannels: o.inpChannels, outChannels: dim, kernelSize: 3, padding: 1, bias: false });
-  const enc1 = blocks(r.child('encoder_level1'), nb[0], dim, heads[0], o);
+  const enc1 = blocks(r.child('encoder_level1'), nb[0], dim, heads[0], o, 0);
   const down12 = downsample(r.child('down1_2'), dim);
-  const enc2 = blocks(r.child('encoder_level2'), nb[1], 2 * dim, heads[1], o);
+  const enc2 = blocks(r.child('encoder_level2'), nb[1], 2 * dim, heads[1], o, 1);
   const down23 = downsample(r.child('down2_3'), 2 * dim);
-  const enc3 = blocks(r.child('encoder_level3'), nb[2], 4 * dim, heads[2], o);
+  const enc3 = blocks(r.child('encoder_level3'), nb[2], 4 * dim, heads[2], o, 2);
   const down34 = downsample(r.child('down3_4'), 4 * dim);
-  const latent = blocks(r.child('latent'), nb[3], 8 * dim, heads[3], o);
+  const latent = blocks(r.child('latent'), nb[3], 8 * dim, heads[3], o, 3);
   const up43 = upsample(r.child('up4_3'), 8 * dim);
   const reduce3 = conv2dLayer(r.child('reduce_chan_level3'), { inChannels: 8 * dim, outChannels: 4 * dim, kernelSize: 1, bias });
-  const dec3 = blocks(r.child('decoder_level3'), nb[2], 4 * dim, heads[2], o);
+  const dec3 = blocks(r.child('decoder_level3'), nb[2], 4 * dim, heads[2], o, 2);
   const up32 = upsample(r.child('up3_2'), 4 * dim);
   const reduce2 = conv2dLayer(r.child('reduce_chan_level2'), { inChannels: 4 * dim, outChannels: 2 * dim, kernelSize: 1, bias });
-  const dec2 = blocks(r.child('decoder_level2'), nb[1], 2 * dim, heads[1], o);
+  const dec2 = blocks(r.child('decoder_level2'), nb[1], 2 * dim, heads[1], o, 1);
   const up21 = upsample(r.child('up2_1'), 2 * dim);
   // Level 1 keeps the concatenated 2·dim channels (no reduction).
-  const dec1 = blocks(r.child('decoder_level1'), nb[0], 2 * dim, heads[0], o);
-  const refinement = blocks(r.child('refinement'), o.numRefinementBlocks, 2 * dim, heads[0], o);
+  const dec1 = blocks(r.child('decoder_level1'), nb[0], 2 * dim, heads[0], o, 0);
+  const refinement = blocks(r.child('refinement'), o.numRefinementBlocks, 2 * dim, heads[0], o, 0);
   const skip = o.dualPixelTask ? conv2dLayer(r.child('skip_conv'), { inChannels: dim, outChannels: 2 * dim, kernelSize: 1, bias }) : null;
   const output = conv2dLayer(r.child('output'), { inChannels: 2 * dim, outChannels: o.outChannels, kernelSize: 3, padding: 1, bias });
 
@@ -199,7 +216,7 @@ export const restormer = defineModel({
   codec: options,
   defaults: { inpChannels: 3, outChannels: 3, dim: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2.66, bias: false, layerNormType: 'WithBias', dualPixelTask: false },
   check,
-  original: { className: 'Restormer', names: { layerNormType: 'LayerNorm_type' } },
+  original: { className: 'Restormer', names: { layerNormType: 'LayerNorm_type' }, extra: ['tlc'] },
   build: buildRestormer,
   describe: 'Restormer (Zamir et al. 2022): transformer U-Net with transposed attention; H, W multiples of 8',
 });

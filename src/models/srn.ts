@@ -141,6 +141,10 @@ function buildSrn(o: SrnOptions, store: ParamStore): Model {
  */
 export const srn = defineModel({
   type: 'srn',
+  // The coarsest level goes through two stride-2 encoders.
+  sizeMultiple: (o) => 4 * 2 ** (o.numLevels - 1),
+  // Pyramids in and out, one scale per level.
+  inference: (o) => ({ strategy: { type: 'multiScale', numScales: o.numLevels } }),
   codec: options,
   // The original constructor's, with the paper's LSTM output.
   defaults: { inChannels: 6, innerChannels: 32, numLevels: 3, withLstm: true, lstmOutput: 'hidden' },

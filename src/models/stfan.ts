@@ -12,7 +12,8 @@
 // `apply` runs the cell over a clip exactly as the original STFAN module does (first step sees
 // frame 0 as both previous blurry frame and previous output, and its own encoder features in place
 // of the missing hidden state; no detaching). `cell` exposes one step for the per-frame
-// training strategy (STFANRNNArch), which detaches the state between steps.
+// training strategy (STFANRNNArch), which detaches the state between steps. Two stride-2 levels:
+// `cell` needs H and W multiples of 4; `apply` takes any size (mirror-padded, output cropped back).
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
@@ -58,6 +59,8 @@ const CH3 = 128;
 /** FAC kernel size. */
 const KF = 5;
 const SLOPE = 0.1;
+/** What H and W must be multiples of (two stride-2 levels). */
+const SIZE_MULTIPLE = 4;
 
 type Layer = (p: Params, x: Tensor) => Tensor;
 
@@ -100,7 +103,7 @@ function checkFrame(x: Tensor, what: string, like?: readonly number[]): void {
   if (x.rank !== 4) throw new Error(`STFAN cell: ${what} must be [B, H, W, 3], got shape ${JSON.stringify(x.shape)}`);
   const [, h, w, c] = x.shape as [number, number, number, number];
   if (c !== 3) throw new Error(`STFAN cell: ${what} must have 3 channels, got ${c}`);
-  if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`STFAN: H and W must be divisible by 4, got ${h}x${w}`);
+  if (h % SIZE_MULTIPLE !== 0 || w % SIZE_MULTIPLE !== 0) throw new Error(`STFAN cell: H and W must be multiples of ${SIZE_MULTIPLE}, got ${h}x${w}`);
   if (like !== undefined && x.shape.some((d, i) => d !== like[i])) {
     throw new Error(`STFAN cell: ${what} has shape ${JSON.stringify(x.shape)}, expected ${JSON.stringify(like)} like the current frame`);
   }
@@ -163,7 +166,6 @@ function buildStfan(_opts: StfanOptions, store: ParamStore): StfanModel {
     if (input.rank !== 5) throw new Error(`STFAN: input must be a clip [B, T, H, W, 3], got shape ${JSON.stringify(input.shape)}`);
     const [b, t, h, w, c] = input.shape as [number, number, number, number, number];
     if (c !== 3) throw new Error(`STFAN: input has ${c} channels, expected 3 (RGB)`);
-    if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`STFAN: H and W must be divisible by 4, got ${h}x${w}`);
     if (t < 1) throw new Error('STFAN: the clip has no frames');
     const frames = tf.unstack(input, 1);
     let lastBlur = frames[0]!;
@@ -193,9 +195,11 @@ function buildStfan(_opts: StfanOptions, store: ParamStore): StfanModel {
  */
 export const stfan = defineModel({
   type: 'stfan',
+  inference: () => ({ strategy: { type: 'stfanRecurrent' }, sampling: { sampling: 'video' } }),
   codec: options,
   // The original's configurations name the cell; its STFAN module runs the same cell over a clip.
   original: { className: ['STFAN', 'STFANCell'] },
   build: buildStfan,
+  sizeMultiple: SIZE_MULTIPLE,
   describe: 'STFAN (Zhou et al. 2019): the STFANCell with filter-adaptive convolutions, run over the clip; N frames to N',
 });

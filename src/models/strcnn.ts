@@ -130,6 +130,10 @@ function buildStrcnn(opts: StrcnnOptions, store: ParamStore): Model {
  */
 export const strcnn = defineModel({
   type: 'strcnn',
+  // Half-resolution features.
+  sizeMultiple: 2,
+  // The cell slides over a clip of any length: one run over the whole video.
+  inference: () => ({ sampling: { sampling: 'strcnn', numFrames: 12 }, wholeVideo: true }),
   codec: options,
   // The original's constructor has defaults only for is_dtb; the rest is its DVD configuration.
   defaults: { numFramesEncoded: 5, inChannels: 3, innerChannels: 32, encoderBlocks: 4, decoderBlocks: 4, isDtb: true },

@@ -2,19 +2,20 @@
 import { tf, isNative } from '../runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
 import { attr, floatT, op } from './native.ts';
+import { once } from '../util/once.ts';
 
 // On the native backend, ReLU's gradient is one ReluGrad op (dy where the output is positive,
 // 0 elsewhere, as PyTorch's threshold_backward) instead of tfjs's Step (IsNan, Select, Greater,
 // Fill) and Multiply.
-const nativeRelu = tf.customGrad((...args) => {
+const nativeRelu = once(() => tf.customGrad((...args) => {
   const [x, save] = args as [Tensor, (ts: Tensor[]) => void];
   const y = op('Relu', floatT(), [x]);
   save([y]);
   return { value: y, gradFunc: (dy: Tensor, saved: Tensor[]) => op('ReluGrad', floatT(), [dy, saved[0]!]) };
-});
+}));
 
 /** ReLU, max(x, 0); on the native backend a single op with a one-op gradient. */
-export const relu = (x: Tensor): Tensor => (isNative() && x.dtype === 'float32' ? nativeRelu(x) : tf.relu(x));
+export const relu = (x: Tensor): Tensor => (isNative() && x.dtype === 'float32' ? nativeRelu()(x) : tf.relu(x));
 /** The logistic sigmoid, 1 / (1 + e^−x). */
 export const sigmoid = (x: Tensor): Tensor => tf.sigmoid(x);
 /** The hyperbolic tangent. */

@@ -6,12 +6,13 @@ import { tf, isNative } from '../runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
 import { conv2d } from './conv.ts';
 import { attr, biasAttrs, floatT, int32, op, ops, reduce, reshapeRaw, reshapeTo } from './native.ts';
+import { once } from '../util/once.ts';
 
 function checkNhwc(x: Tensor, what: string): void {
   if (x.rank !== 4) throw new Error(`${what}: input must be [B, H, W, C], got shape ${JSON.stringify(x.shape)}`);
 }
 
-const nativeSimpleGate = tf.customGrad((...args) => {
+const nativeSimpleGate = once(() => tf.customGrad((...args) => {
   const [x, save] = args as [Tensor, (ts: Tensor[]) => void];
   const half = x.shape[3]! / 2;
   const sizes = int32([half, half]);
@@ -27,13 +28,13 @@ const nativeSimpleGate = tf.customGrad((...args) => {
         return op('ConcatV2', [attr.float32('T'), attr.int('N', 2), attr.int32Type('Tidx')], [op('Mul', floatT(), [dy, bs]), op('Mul', floatT(), [dy, as]), ax]);
       }),
   };
-});
+}));
 
 /** SimpleGate: `[B, H, W, 2C]` -> first C channels times the last C. */
 export function simpleGate(x: Tensor): Tensor {
   checkNhwc(x, 'simpleGate');
   if (x.shape[3]! % 2 !== 0) throw new Error(`simpleGate: channel count ${x.shape[3]} is odd`);
-  if (isNative()) return nativeSimpleGate(x);
+  if (isNative()) return nativeSimpleGate()(x);
   return tf.tidy(() => {
     const [a, b] = tf.split(x, 2, 3) as [Tensor, Tensor];
     return tf.mul(a, b);
@@ -89,7 +90,7 @@ export function channelAttention(x: Tensor, weight: Tensor, bias: Tensor | null)
   });
 }
 
-const nativeScaledResidual = tf.customGrad((...args) => {
+const nativeScaledResidual = once(() => tf.customGrad((...args) => {
   const [base, x, s, save] = args as [Tensor, Tensor, Tensor, (ts: Tensor[]) => void];
   save([x, s]);
   const xs = op('Mul', floatT(), [x, s]);
@@ -102,7 +103,7 @@ const nativeScaledResidual = tf.customGrad((...args) => {
         return [dy.clone(), op('Mul', floatT(), [dy, sv]), reduce('Sum', op('Mul', floatT(), [dy, xv]), outer, false)];
       }),
   };
-});
+}));
 
 /** base + x·scale, with a per-channel `scale` of any shape holding C values (NAFNet's beta, gamma). */
 export function scaledResidual(base: Tensor, x: Tensor, scale: Tensor): Tensor {
@@ -113,7 +114,7 @@ export function scaledResidual(base: Tensor, x: Tensor, scale: Tensor): Tensor {
   }
   return tf.tidy(() => {
     const s = reshapeTo(scale, [c]);
-    if (isNative()) return nativeScaledResidual(base, x, s);
+    if (isNative()) return nativeScaledResidual()(base, x, s);
     return tf.add(base, tf.mul(x, s));
   });
 }

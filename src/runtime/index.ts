@@ -1,6 +1,8 @@
 // The only module that loads a TensorFlow.js backend package. Everything else imports `tf`
 // from here, so that one copy of tfjs-core (the CommonJS one the native addon registers its
-// backend with) is used throughout.
+// backend with) is used throughout. The backend loads on first use of `tf`, not on import:
+// building and decoding an experiment (and reporting its mistakes) never waits for the native
+// library.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -99,20 +101,70 @@ function usingGpu(tf: Tf): boolean {
   return backend.isUsingGpuDevice === true;
 }
 
-const loaded = load();
+let loaded: Loaded | undefined;
+// A backend that failed to load is not tried again on every use of `tf`: the same error is thrown.
+let loadError: Error | undefined;
 
-/** The tfjs namespace, bound to the chosen backend. */
-export const tf: Tf = loaded.tf;
+// Exists for the tests that check a command reports bad configuration without loading TensorFlow:
+// set to 1, the first use of `tf` throws instead of loading it.
+const FAIL_IF_LOADS = 'SIMDEBLUR_FAIL_IF_RUNTIME_LOADS';
 
-if (loaded.pkg === '@tensorflow/tfjs') {
-  const reasons = loaded.fallbacks.length > 0 ? `\n  ${loaded.fallbacks.join('\n  ')}` : '';
-  if (process.env.SIMDEBLUR_BACKEND !== 'cpu') {
+function ensureLoaded(): Loaded {
+  if (loaded !== undefined) return loaded;
+  if (loadError !== undefined) throw loadError;
+  if (process.env[FAIL_IF_LOADS] === '1') throw new Error(`${FAIL_IF_LOADS}=1: the TensorFlow runtime was about to load`);
+  let l: Loaded;
+  try {
+    l = load();
+  } catch (err) {
+    loadError = err instanceof Error ? err : new Error(String(err));
+    throw loadError;
+  }
+  loaded = l;
+  // From here on every importer's `tf` binding is the namespace itself, not the stand-in.
+  tf = l.tf;
+  if (l.pkg === '@tensorflow/tfjs' && process.env.SIMDEBLUR_BACKEND !== 'cpu') {
+    const reasons = l.fallbacks.length > 0 ? `\n  ${l.fallbacks.join('\n  ')}` : '';
     process.emitWarning(
       `simdeblur is running on the pure-JavaScript backend, 20-40x slower on convolutions and ` +
         `800x+ slower on their gradients. Install the native TensorFlow runtime with \`${SETUP_COMMAND}\`.${reasons}`,
       { code: 'SIMDEBLUR_SLOW_BACKEND' },
     );
   }
+  return l;
+}
+
+/**
+ * Stands in for the namespace until the backend is loaded: the first property read, `in` test
+ * or key listing loads it. Symbol and `then` reads answer as the namespace would (it has
+ * neither) without loading, so inspecting or awaiting the value does not pull TensorFlow in.
+ */
+function lazyNamespace(): Tf {
+  const real = (): object => ensureLoaded().tf;
+  return new Proxy({} as Tf, {
+    get: (_t, key) => (loaded === undefined && (typeof key === 'symbol' || key === 'then') ? undefined : Reflect.get(real(), key)),
+    set: (_t, key, value) => Reflect.set(real(), key, value),
+    has: (_t, key) => Reflect.has(real(), key),
+    ownKeys: () => Reflect.ownKeys(real()),
+    // Reported as configurable: a proxy may not claim a non-configurable property its (empty) target lacks.
+    getOwnPropertyDescriptor: (_t, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(real(), key);
+      return d === undefined ? undefined : { ...d, configurable: true };
+    },
+    defineProperty: (_t, key, d) => Reflect.defineProperty(real(), key, d),
+    deleteProperty: (_t, key) => Reflect.deleteProperty(real(), key),
+  });
+}
+
+/**
+ * The tfjs namespace, bound to the chosen backend. The backend loads on first use; until then
+ * this is a stand-in that loads it, after which the binding is the namespace itself.
+ */
+export let tf: Tf = lazyNamespace();
+
+/** Whether the TensorFlow.js backend has been loaded (by a first use of `tf` or of this module's functions). */
+export function runtimeLoaded(): boolean {
+  return loaded !== undefined;
 }
 
 /** Whether the native TensorFlow backend (rather than pure JavaScript) is in use. */
@@ -144,7 +196,7 @@ export function runtimeInfo(): RuntimeInfo {
   const tfVersion = native ? ((tf.backend() as unknown as { binding: { TF_Version: string } }).binding.TF_Version ?? null) : null;
   return {
     backend: tf.getBackend(),
-    package: loaded.pkg,
+    package: ensureLoaded().pkg,
     tfVersion,
     tfjsVersion: nodeVersion ?? tf.version.tfjs ?? tf.version_core,
     devices: gpu ? ['/device:CPU:0', '/device:GPU:0'] : ['/device:CPU:0'],
@@ -154,6 +206,6 @@ export function runtimeInfo(): RuntimeInfo {
       interOp: process.env.TF_NUM_INTEROP_THREADS ?? 'auto',
     },
     onednn: native && process.env.TF_ENABLE_ONEDNN_OPTS !== '0',
-    fallbacks: loaded.fallbacks,
+    fallbacks: ensureLoaded().fallbacks,
   };
 }

@@ -17,6 +17,7 @@ export function multiScale(opts: { numScales: number }): Strategy {
   if (!Number.isInteger(n) || n < 1) throw new Error(`multiScale: numScales must be a positive integer, got ${n}`);
   return {
     name: 'multiScale',
+    sizeMultiple: 2 ** (n - 1),
     forward(model, params, input, gt, training) {
       const x = flattenFrames(input);
       const target = flattenFrames(gt);

@@ -29,6 +29,7 @@ function restore(model: Model, params: Params, signed: Tensor, i: number, prev: 
 
 export const pvdnetRecurrent: Strategy = {
   name: 'pvdnetRecurrent',
+  context: 1,
   forward(model, params, input, gt, training) {
     const n = checkClips(input, gt);
     const signed = toSigned(input);
