@@ -25,8 +25,8 @@ interface Demo {
   readonly input: string;
   /** The input tensor's shape, for the card's usage example. */
   readonly shape: string;
-  /** Recipes that train the real model on the benchmarks, with their datasets. */
-  readonly real: ReadonlyArray<readonly [recipe: string, dataset: string]>;
+  /** Recipes (with their dataset arguments) that train real models on the benchmarks, and what each trains. */
+  readonly real: ReadonlyArray<readonly [recipeArgs: string, what: string]>;
 }
 
 const DEMOS: readonly Demo[] = [
@@ -36,7 +36,11 @@ const DEMOS: readonly Demo[] = [
     title: 'NAFNet (width 16), an image model',
     input: 'one blurry image in, the deblurred image out (samples: `n_c` with `numFrames: 1`)',
     shape: '[B, H, W, 3] (or [B, 1, H, W, 3])',
-    real: [['recipes/nafnet-gopro.ts', 'GoPro'], ['recipes/restormer-gopro.ts', 'GoPro (Restormer)'], ['recipes/mimounet-gopro.ts', 'GoPro (MIMO-UNet)']],
+    real: [
+      ['recipes/nafnet-gopro.ts --set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test', 'NAFNet width 64 on GoPro, the paper\'s configuration'],
+      ['recipes/restormer-gopro.ts --set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test', 'Restormer on GoPro'],
+      ['recipes/mimounet-gopro.ts --set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test', 'MIMO-UNet on GoPro'],
+    ],
   },
   {
     name: 'demo-dbn',
@@ -44,7 +48,11 @@ const DEMOS: readonly Demo[] = [
     title: 'DBN (innerChannels 16), a video model',
     input: 'five consecutive blurry frames in, the deblurred centre frame out (samples: `n_c` with `numFrames: 5`)',
     shape: '[B, 5, H, W, 3], H and W multiples of 8',
-    real: [['recipes/dbn-dvd.ts', 'DVD'], ['recipes/dbn-gopro.ts', 'GoPro'], ['recipes/dbn-reds.ts', 'REDS']],
+    real: [
+      ['recipes/dbn-dvd.ts --set data.train.root=/path/to/DVD/quantitative_datasets --set data.val.root=/path/to/DVD/test', 'DBN on DVD, the paper\'s configuration'],
+      ['recipes/dbn-gopro.ts --set data.train.root=/path/to/GOPRO/train --set data.val.root=/path/to/GOPRO/test', 'DBN on GoPro'],
+      ['recipes/dbn-reds.ts --set data.train.rootGt=/path/to/REDS/train/train_sharp --set data.train.rootInput=/path/to/REDS/train/train_blur', 'DBN on REDS (and data.val.rootGt / rootInput)'],
+    ],
   },
 ];
 
@@ -78,7 +86,7 @@ function finishedRun(workDir: string): { experiment: Experiment; checkpoint: str
 
 const fmt = (x: number, digits: number) => x.toFixed(digits);
 const signed = (x: number, digits: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
-const minutes = (s: number) => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+const minutes = (s: number) => `${Math.floor(Math.round(s) / 60)} min ${Math.round(s) % 60} s`;
 
 /** MODEL_CARD.md, written from the card's measurements and the run's experiment. */
 function modelCard(demo: Demo, card: Card, exp: Experiment): string {
@@ -93,9 +101,10 @@ function modelCard(demo: Demo, card: Card, exp: Experiment): string {
 
 **A CPU-trained demonstration model, not a benchmark model.** It was trained for ${card.iterations}
 iterations (${minutes(card.trainSeconds)}) on ${card.machine.cpuCores} CPU cores, on small videos synthesised from
-${photos.length} photographs. It shows the pipeline end to end and removes moderate synthetic camera
-shake from small images; it is not comparable with published results, and real photographs
-differ from its training data (see Limits). Train real models on the benchmarks (below).
+${photos.length} photographs. It shows the pipeline end to end and restores moderate synthetic camera
+blur in small images (held-out gain below); it is not comparable with published results, and
+real photographs differ from its training data (see Limits). Train real models on the benchmarks
+(below).
 
 Input and output: ${demo.input}; RGB in [0, 1].
 
@@ -103,8 +112,8 @@ Input and output: ${demo.input}; RGB in [0, 1].
 
 | file | contents |
 | --- | --- |
-| \`weights.safetensors\` | the final checkpoint's weights (PyTorch layout, loadable by name; ${card.weightsBytes} bytes) |
-| \`experiment.json\` | the run's decoded experiment, as \`fit\` wrote it |
+| \`weights.safetensors\` | the weights of the run's final checkpoint, iteration ${card.iterations} (PyTorch layout, loadable by name; ${card.weightsBytes} bytes) |
+| \`experiment.json\` | the run's decoded experiment, as \`fit\` wrote it (its data roots are where the recipe synthesises the data, under \`${DEMO_DATA_DIR}\`) |
 | \`card.json\` | the figures of this card, as JSON |
 
 ## Model
@@ -114,7 +123,7 @@ ${exp.model.type} \`${model}\`: ${card.params} parameters.
 ## Training
 
 - Recipe: \`${demo.recipe}\` (\`npx tsx ${demo.recipe}\`), seed ${card.seed}, ${card.iterations} iterations.
-- Samples: \`${train.sampling}\`, ${train.numFrames} frame(s), random ${crop ? crop.join('×') : ''} crops, flips and transposition; batch ${exp.data.batchSize}.
+- Samples: \`${train.sampling}\` with ${train.numFrames === 1 ? '1 frame' : `${train.numFrames} frames`}, random ${crop ? crop.join('×') : ''} crops, flips and transposition; batch ${exp.data.batchSize}.
 - Loss ${exp.loss.terms.map((x) => x.loss.type).join(' + ')}; optimiser ${exp.optimizer.type} (lr ${baseLrOf(exp)}); schedule ${exp.schedule.type}.
 - Wall time of the training loop: ${fmt(card.trainSeconds, 0)} s on ${card.machine.cpuCores} CPU cores (${card.machine.cpuModel}), backend ${card.machine.backend}${card.machine.tensorflow ? ` (TensorFlow ${card.machine.tensorflow})` : ''}, on a machine shared with other work.
 - Rebuilt by \`npx tsx scripts/demo-weights.ts ${demo.name} --retrain\`, which trains the recipe, copies these files and measures them.
@@ -159,10 +168,11 @@ loadWeights(model, \`\${dir}/weights.safetensors\`);
 
 ## Train real models
 
-These weights come from minutes of CPU time on a toy dataset. For real models, train on the
-benchmarks (see docs/recipes.md and docs/data.md), on a GPU:
+These weights come from minutes of CPU time on a toy dataset. Real models are trained on the
+benchmarks, read in place from their published layouts (docs/data.md), preferably on a GPU
+(docs/runtime.md); point a recipe at the dataset with \`--set\` (docs/recipes.md):
 
-${demo.real.map(([r, d]) => `- \`npx tsx ${r} --set data.train.root=... --set data.val.root=...\` (${d})`).join('\n')}
+${demo.real.map(([r, what]) => `- ${what}:\n  \`npx tsx ${r}\``).join('\n')}
 
 ## Limits
 

@@ -214,3 +214,12 @@ test('bad inputs, weights and names: clear errors, non-zero exits, nothing half-
   await fails(['deblur', inputs.image, '--checkpoint', ckpt.image, '--tile', '16', '--overlap', '16'], out('tile'), 2, /--overlap \(16\) must be smaller than --tile \(16\)/);
   await fails(['deblur', inputs.image, '--checkpoint', ckpt.video, '--tlc'], out('tlc'), 2, /--tlc: model dbn has no global operation/);
 });
+
+test('no weights option: the shipped demonstration models, the image one for images and the video one for videos', async () => {
+  const out = path.join(root, 'out-default');
+  const r = await cli(['deblur', inputs.image, inputs.video, '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /model: nafnet from demo-nafnet \(shipped demonstration model\)/);
+  assert.match(r.err, /model: dbn from demo-dbn \(shipped demonstration model\)/);
+  assert.deepEqual(fs.readdirSync(out).sort(), ['clip.mp4', 'photo.png']);
+});

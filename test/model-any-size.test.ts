@@ -51,6 +51,7 @@ const cases: Record<string, readonly Case[]> = {
   mscnn: [{ spec: models.mscnn({ numFeats: 4, numResblocks: 0 }), input: levels(3), output: scales(3, true) }],
   mimoUnet: [{ spec: models.mimoUnet({ numRes: 0 }), input: image, output: scales(3, false) }],
   mimoUnetPlus: [{ spec: models.mimoUnetPlus({ numRes: 0 }), input: image, output: scales(3, false) }],
+  restormer: [{ spec: models.restormer({ dim: 4, numBlocks: [1, 1, 1, 1], numRefinementBlocks: 1, heads: [1, 1, 1, 1] }), input: image, output: (h, w) => [1, h, w, 3] }],
   strcnn: [{ spec: models.strcnn({ numFramesEncoded: 3, innerChannels: 4, encoderBlocks: 1, decoderBlocks: 1 }), input: clip(4), output: (h, w) => [1, 2, h, w, 3] }],
   // A list input: the window clip and the previous output, padded alike.
   pvdnet: [

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { conv2d, convTranspose2d } from '../src/nn/conv.ts';
+import { setConvBandBytes } from '../src/nn/conv-native.ts';
 import { Rng } from '../src/util/rng.ts';
 import { maxAbsDiff } from './helpers/fixtures.ts';
 
@@ -142,5 +143,34 @@ test('convTranspose2d matches the scatter definition (padding, output_padding)',
     assert.ok(err < 1e-4, `k${k} s${s} p${p} op${op}: max abs error ${err}`);
     tf.dispose([...ts, y]);
     assert.equal(tf.memory().numTensors, before);
+  }
+});
+
+test('large convolutions run in row bands with the same result (forward, gradients, any stride and padding)', () => {
+  const rng = Rng.seeded(11);
+  const rand = (shape: number[]) => tf.tensor(rng.uniformArray(shape.reduce((a, b) => a * b, 1), -1, 1), shape);
+  for (const [stride, padding] of [[1, 2], [2, 1], [1, 0], [2, [2, 0, 1, 3]]] as const) {
+    const x = rand([2, 23, 17, 3]) as Tensor4D;
+    const w = rand([5, 5, 3, 4]);
+    const b = rand([4]);
+    const run = () => {
+      const y = conv2d(x, w, b, { stride, padding: padding as never });
+      const g = tf.grads((xi: Tensor, wi: Tensor) => tf.sum(tf.square(conv2d(xi as Tensor4D, wi, b, { stride, padding: padding as never }))))([x, w]);
+      const out = [y, ...g].map((t) => t.dataSync() as Float32Array);
+      tf.dispose([y, ...g]);
+      return out;
+    };
+    const whole = run();
+    const before = tf.memory().numTensors;
+    // A band of one or two output rows.
+    const previous = setConvBandBytes(2 * 17 * 25 * 3 * 4 * 2);
+    try {
+      const banded = run();
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      banded.forEach((v, i) => assert.ok(maxAbsDiff(v, whole[i]!) < 1e-4, `stride ${stride}, padding ${JSON.stringify(padding)}: output ${i} differs`));
+    } finally {
+      setConvBandBytes(previous);
+    }
+    tf.dispose([x, w, b]);
   }
 });

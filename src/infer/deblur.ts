@@ -13,7 +13,7 @@ import { restoreFrames, type Restorer, type RestoreOptions } from './run.ts';
 /** Image extensions looked for as ground truth. */
 const GT_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff'];
 
-/** Options of {@link deblurSources}. */
+/** Options of {@link deblurSource}. */
 export interface DeblurOptions extends RestoreOptions {
   readonly outDir: string;
   /** Folder of sharp frames named as the inputs' frames (`DIR/<frame>.png` or `DIR/<source>/<frame>.png`). */

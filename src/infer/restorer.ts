@@ -6,7 +6,7 @@ import { buildComponent } from '../config/registry.ts';
 import { readSafetensors, tensorTable, type RawTensor } from '../io/safetensors.ts';
 import { readTorchStateDict } from '../io/pth/index.ts';
 import { loadStateDict, type Model } from '../models/model.ts';
-import { buildModel, modelSizeMultiple } from '../models/define.ts';
+import { buildModel, modelInference, modelSizeMultiple } from '../models/define.ts';
 import type { Strategy } from '../engine/strategy.ts';
 import type { RestorerSource } from './load.ts';
 import type { Restorer } from './run.ts';
@@ -29,8 +29,17 @@ function stateDictOf(source: RestorerSource): { file: string; tensors: Record<st
   return { file: w.file, tensors: readTorchStateDict(w.file, { ...(w.key === undefined ? {} : { key: w.key }), ema: source.ema }).tensors };
 }
 
+const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+const lcm = (x: number, y: number): number => (x * y) / gcd(x, y);
+
+/** A restorer whose model this process built: dispose of it when done. */
+export interface LoadedRestorer extends Restorer {
+  /** Frees the model's weights. */
+  dispose(): void;
+}
+
 /** Builds the source's model (with `modelOverrides`, e.g. TLC) and loads its weights, strictly. */
-export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Record<string, unknown>> = {}): Restorer & { dispose(): void } {
+export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Record<string, unknown>> = {}): LoadedRestorer {
   const { file, tensors } = stateDictOf(source);
   const model: Model = buildModel({ ...source.model, ...modelOverrides }, source.seed);
   try {
@@ -42,8 +51,7 @@ export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Re
     throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const strategy = buildComponent<Strategy>('strategy', source.strategy);
-  const a = modelSizeMultiple(source.model) ?? 1;
-  const b = strategy.sizeMultiple ?? 1;
-  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
-  return { model, params: model.params, strategy, plan: source.plan, sizeMultiple: (a * b) / gcd(a, b), dispose: () => model.dispose() };
+  const sizeMultiple = lcm(modelSizeMultiple(source.model) ?? 1, strategy.sizeMultiple ?? 1);
+  const align = lcm(sizeMultiple, modelInference(source.model).align);
+  return { model, params: model.params, strategy, plan: source.plan, sizeMultiple, align, dispose: () => model.dispose() };
 }

@@ -19,11 +19,14 @@ export interface Restorer {
   readonly plan: TemporalPlan;
   /** H and W the model and strategy take are multiples of this; windows are mirror-padded to it. */
   readonly sizeMultiple: number;
+  /** Tiles start on this grid, so that they restore like the whole frame (see ModelInference.align). */
+  readonly align: number;
 }
 
 /** Frames to restore: how many, and the frames in order. */
 export interface FrameSequence {
   readonly count: number;
+  /** The frames in order, read once. */
   frames(): AsyncIterable<Frame>;
 }
 
@@ -93,7 +96,7 @@ export async function restoreFrames(r: Restorer, seq: FrameSequence, emit: (fram
       let out: Tensor4D;
       try {
         out = opts.tile
-          ? runTiled(input, opts.tile, (patch) => forwardWindow(r, patch, step.gtFrames), opts.onTile)
+          ? runTiled(input, { ...opts.tile, align: r.align }, (patch) => forwardWindow(r, patch, step.gtFrames), opts.onTile)
           : forwardWindow(r, input, step.gtFrames);
       } finally {
         input.dispose();

@@ -110,9 +110,10 @@ function axisWeights(all: readonly Span[], k: number): Float32Array {
  * into `[N, H, W, C']` with linear feathering: across the band a tile shares with a neighbour,
  * its weight is 0 in the quarter next to its edge and ramps linearly to 1 over the middle half
  * (edges on the frame border are not ramped), weights normalised per pixel. A model whose output
- * depends on pixels at most `overlap / 4` away gives the whole-frame output. Calls `onTile(done, total)` after
- * each tile. Every intermediate tensor is disposed; the blend is accumulated on the CPU, so the
- * device holds one tile's activations at a time plus the output.
+ * depends on pixels at most `overlap / 4` away gives the whole-frame output, provided tiles start
+ * on its stride grid (`align`). Calls `onTile(done, total)` after each tile. Every intermediate
+ * tensor is disposed; the blend is accumulated on the CPU, so the device holds one tile's
+ * activations at a time plus the output.
  */
 export function runTiled(input: Tensor, opts: TileOptions, fn: (patch: Tensor) => Tensor4D, onTile?: (done: number, total: number) => void): Tensor4D {
   checkOptions(opts);

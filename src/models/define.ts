@@ -78,6 +78,11 @@ export interface ModelInference {
    * its state, rather than over windows of its validation length.
    */
   readonly wholeVideo: boolean;
+  /**
+   * Crops of a frame restore like the whole frame only when they start on this grid (the
+   * product of the model's stride-2 levels); default: its `sizeMultiple`, else 1. Tiles are laid on it.
+   */
+  readonly align: number;
 }
 
 /** A model's combinator: the component combinator plus its presets and original-class mapping. */
@@ -236,7 +241,7 @@ export function modelInference(spec: ComponentSpec): ModelInference {
   const decoded = decodeComponent('model', spec) as ComponentSpec & { numFrames?: unknown };
   const own = inferences.get(decoded.type)?.(decoded as unknown as Record<string, unknown>) ?? {};
   const numFrames = typeof decoded.numFrames === 'number' ? decoded.numFrames : 1;
-  return { strategy: { type: 'singleScale' }, sampling: { sampling: 'n_c', numFrames }, wholeVideo: false, ...own };
+  return { strategy: { type: 'singleScale' }, sampling: { sampling: 'n_c', numFrames }, wholeVideo: false, align: modelSizeMultiple(decoded) ?? 1, ...own };
 }
 
 /** Parameter and buffer shapes of a spec, without allocating any tensor. */

@@ -145,6 +145,8 @@ export const nafnet = defineModel({
       ? []
       : [{ path: 'decBlkNums', message: `expected ${p.encBlkNums.length} stages like encBlkNums, got ${p.decBlkNums.length}` }],
   original: { className: 'NAFNet', names: { imgChannels: 'img_channel' }, extra: ['tlc'] },
+  // It pads itself (with zeros, as the original) to its levels' multiple; tiles line up with it.
+  inference: (o) => ({ align: 2 ** o.encBlkNums.length }),
   // The GoPro configuration of the paper (NAFNet-GoPro-width64).
   presets: { gopro: { width: 64, middleBlkNum: 1, encBlkNums: [1, 1, 1, 28], decBlkNums: [1, 1, 1, 1] } },
   build: buildNafnet,

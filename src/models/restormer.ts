@@ -4,7 +4,7 @@
 // network (GDFN). The restored image is the input plus the predicted residual.
 //
 // Differences from the original: none in the computation. Inputs are checked up front (a 5-D
-// input must have one frame; H and W must be multiples of 8, since no padding is done), and
+// input must have one frame; other sizes than multiples of 8 are mirror-padded, see pad.ts), and
 // `outChannels` must equal `inpChannels` unless `dualPixelTask` is set (the residual add would
 // fail otherwise). With the `tlc` option the attention statistics are taken over a local window
 // around each pixel instead of the whole map (the test-time local converter; see tlc-ops.ts).
@@ -209,14 +209,16 @@ function buildRestormer(o: RestormerOptions, store: ParamStore): Model {
 
 /**
  * Model component Restormer (Zamir et al. 2022): a transformer U-Net with transposed (channel)
- * attention; H and W must be multiples of 8.
+ * attention; any H and W (mirror-padded to multiples of 8).
  */
 export const restormer = defineModel({
   type: 'restormer',
   codec: options,
   defaults: { inpChannels: 3, outChannels: 3, dim: 48, numBlocks: [4, 6, 6, 8], numRefinementBlocks: 4, heads: [1, 2, 4, 8], ffnExpansionFactor: 2.66, bias: false, layerNormType: 'WithBias', dualPixelTask: false },
   check,
+  // Three 2x downsamplings.
+  sizeMultiple: 8,
   original: { className: 'Restormer', names: { layerNormType: 'LayerNorm_type' }, extra: ['tlc'] },
   build: buildRestormer,
-  describe: 'Restormer (Zamir et al. 2022): transformer U-Net with transposed attention; H, W multiples of 8',
+  describe: 'Restormer (Zamir et al. 2022): transformer U-Net with transposed attention',
 });

@@ -49,11 +49,23 @@ function windowSums(x: Tensor, axis: number, k: number): Tensor {
   const n = x.shape[axis]!;
   if (k >= n) return tf.sum(x, axis, true);
   const zeroFirst = x.shape.map((_, a): [number, number] => (a === axis ? [1, 0] : [0, 0]));
-  const c = tf.pad(tf.cumsum(x, axis), zeroFirst);
+  const c = tf.pad(cumsum(x, axis), zeroFirst);
   const before = Math.floor((k - 1) / 2);
   const lo = Int32Array.from({ length: n }, (_, i) => Math.min(Math.max(i - before, 0), n - k));
   const hi = lo.map((j) => j + k);
   return tf.sub(tf.gather(c, tf.tensor1d(hi, 'int32'), axis), tf.gather(c, tf.tensor1d(lo, 'int32'), axis));
+}
+
+/**
+ * Inclusive cumulative sum along `axis`, with its own gradient (the reverse cumulative sum):
+ * tfjs's gradient of cumsum along any axis but the last has the wrong shape.
+ */
+function cumsum(x: Tensor, axis: number): Tensor {
+  const op = tf.customGrad((...args) => {
+    const [input] = args as [Tensor];
+    return { value: tf.cumsum(input, axis), gradFunc: (dy: Tensor) => tf.cumsum(dy, axis, false, true) };
+  });
+  return op(x);
 }
 
 /** The window clamped to the map: rows and columns it actually spans. */
@@ -74,7 +86,11 @@ export function boxSum(x: Tensor, window: Window): Tensor {
     const [kh, kw] = span(x, window);
     if (kh === x.shape[1] && kw === x.shape[2]) return tf.sum(x, [1, 2], true);
     const mean = tf.mean(x, [1, 2], true);
-    return tf.add(windowSums(windowSums(tf.sub(x, mean), 1, kh), 2, kw), tf.mul(mean, kh * kw));
+    // Each step in its own scope, so that no more than a few map-sized tensors live at once.
+    const rows = tf.tidy(() => windowSums(tf.sub(x, mean), 1, kh));
+    const both = tf.tidy(() => windowSums(rows, 2, kw));
+    rows.dispose();
+    return tf.add(both, tf.mul(mean, kh * kw));
   });
 }
 
@@ -101,11 +117,11 @@ export function localChannelAttention(x: Tensor, weight: Tensor, bias: Tensor | 
 }
 
 /**
- * Default size of the largest intermediate of one step of {@link localTransposedAttention} (the
- * per-pixel products of a group of query channels with every key channel), in elements: 64 MiB of
+ * Default size of the largest intermediates of one step of {@link localTransposedAttention} (the
+ * per-pixel products of a group of query channels with every key channel), in elements: 16 MiB of
  * float32.
  */
-export const ATTENTION_GROUP_ELEMENTS = 1 << 24;
+export const ATTENTION_GROUP_ELEMENTS = 1 << 22;
 
 /**
  * Restormer's transposed attention (MDTA) with TLC. The original, per head, L2-normalises each
@@ -117,8 +133,11 @@ export const ATTENTION_GROUP_ELEMENTS = 1 << 24;
  * value per head; returns `[B, H, W, heads·ch]`. The products of query channels with all key
  * channels are formed a group of query channels at a time, sized so that the largest
  * intermediate holds at most `groupElements` elements (but at least one channel:
- * B·heads·H·W·ch elements); a few such tensors are alive at once. A window covering the map
- * gives the original's values (the model then runs the original).
+ * B·heads·H·W·ch elements); in inference about five such tensors are alive at once, whatever the
+ * frame size (a gradient tape keeps every group's for the backward pass). The work is
+ * O(B·H·W·heads·ch²), like the original's, but in elementwise passes rather than one matrix
+ * product, so it runs many times slower. A window covering the map gives the original's values
+ * (the model then runs the original).
  */
 export function localTransposedAttention(q: Tensor, k: Tensor, v: Tensor, temperature: Tensor, heads: number, window: Window, groupElements = ATTENTION_GROUP_ELEMENTS): Tensor {
   const [b, h, w, dim] = q.shape as [number, number, number, number];
@@ -143,10 +162,13 @@ export function localTransposedAttention(q: Tensor, k: Tensor, v: Tensor, temper
       parts.push(
         tf.tidy(() => {
           // [B·heads, H, W, g, ch]: query channels c0..c0+g against every key channel.
-          const qg = qh.slice([0, 0, 0, c0], [b * heads, h, w, g]).expandDims(4);
-          const sums = boxSum(tf.mul(qg, kk), window);
-          const nqg = nq.slice([0, 0, 0, c0], [b * heads, nq.shape[1]!, nq.shape[2]!, g]).expandDims(4);
-          const attn = tf.softmax(tf.mul(tf.div(sums, tf.mul(nqg, nk)), temp));
+          const logits = tf.tidy(() => {
+            const sums = tf.tidy(() => boxSum(tf.mul(qh.slice([0, 0, 0, c0], [b * heads, h, w, g]).expandDims(4), kk), window));
+            const nqg = nq.slice([0, 0, 0, c0], [b * heads, nq.shape[1]!, nq.shape[2]!, g]).expandDims(4);
+            return tf.mul(tf.div(sums, tf.mul(nqg, nk)), temp);
+          });
+          const attn = tf.softmax(logits);
+          logits.dispose();
           return tf.sum(tf.mul(attn, vv), 4);
         }),
       );

@@ -90,7 +90,7 @@ export function nativeConv(x: Tensor4D, w: Tensor4D, bias: Tensor | null, stride
   const back = mode === 'EXPLICIT' ? convAttrs(stride, 'VALID', eff) : attrs;
   return withBias(
     {
-      forward: (xi, wi) => ({ y: op('Conv2D', attrs, [xi, wi]), saved: [xi, wi] }),
+      forward: (xi, wi) => ({ y: convForward(xi, wi, stride, eff, attrs), saved: [xi, wi] }),
       backward: (dy, [xs, ws]) => {
         const xp = mode === 'EXPLICIT' ? padNhwc(xs!, eff) : xs!;
         const dx = op('Conv2DBackpropInput', back, [int32(xp.shape), ws!, dy]);
@@ -100,6 +100,49 @@ export function nativeConv(x: Tensor4D, w: Tensor4D, bias: Tensor | null, stride
     },
     x, w, bias,
   );
+}
+
+let bandBytes = 256 * 2 ** 20;
+
+/**
+ * Sets the size of Conv2D's patch matrix (bytes) above which the forward pass runs in row bands;
+ * returns the previous one. Exists for tests, which check banded against whole results.
+ */
+export function setConvBandBytes(bytes: number): number {
+  const previous = bandBytes;
+  bandBytes = bytes;
+  return previous;
+}
+
+/**
+ * Conv2D's forward pass, in bands of output rows when one call's patch matrix (output pixels x
+ * kh x kw x Cin floats) would exceed `bandBytes`: TensorFlow's CPU kernel becomes about 100x slower
+ * past roughly 1 GB of it (a 5x5 convolution of 16 channels over a 1280x720 frame: 50 s instead
+ * of 0.4 s). Each band reads its rows of the padded input plus the kernel's overlap, so the result
+ * is the same.
+ */
+function convForward(x: Tensor, w: Tensor, stride: Stride, eff: Pads, attrs: NativeAttr[]): Tensor {
+  const [n, h, wd, cin] = x.shape as [number, number, number, number];
+  const [kh, kw] = w.shape as [number, number];
+  const outH = Math.floor((h + eff[0] + eff[1] - kh) / stride[0]) + 1;
+  const outW = Math.floor((wd + eff[2] + eff[3] - kw) / stride[1]) + 1;
+  const rowBytes = n * outW * kh * kw * cin * 4;
+  if (rowBytes * outH <= bandBytes || outH < 2) return op('Conv2D', attrs, [x, w]);
+  const rows = Math.max(1, Math.floor(bandBytes / rowBytes));
+  const padded = padNhwc(x, eff);
+  const valid = convAttrs(stride, 'VALID', [0, 0, 0, 0]);
+  const parts: Tensor[] = [];
+  for (let r0 = 0; r0 < outH; r0 += rows) {
+    const r1 = Math.min(outH, r0 + rows);
+    const from = r0 * stride[0];
+    const band = tf.slice(padded, [0, from, 0, 0], [n, (r1 - 1) * stride[0] + kh - from, padded.shape[2]!, cin]);
+    parts.push(op('Conv2D', valid, [band, w]));
+    band.dispose();
+  }
+  const y = tf.concat(parts, 1);
+  tf.dispose(parts);
+  if (padded !== x) padded.dispose();
+  return y;
 }
 
 /**
