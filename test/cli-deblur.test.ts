@@ -223,3 +223,25 @@ test('no weights option: the shipped demonstration models, the image one for ima
   assert.match(r.err, /model: dbn from demo-dbn \(shipped demonstration model\)/);
   assert.deepEqual(fs.readdirSync(out).sort(), ['clip.mp4', 'photo.png']);
 });
+
+test('stopping mid-input (Ctrl-C aborts the signal) leaves no partial output of that input', async () => {
+  const { fromExperiment, readExperiment } = await import('../src/infer/load.ts');
+  const { loadRestorer } = await import('../src/infer/restorer.ts');
+  const { deblurSource } = await import('../src/infer/deblur.ts');
+  const { openInputs } = await import('../src/infer/frames.ts');
+  const restorer = loadRestorer(fromExperiment(readExperiment(path.join(ckpt.video, 'experiment.json')), ckpt.video, { ema: false }));
+  const out = path.join(root, 'out-stopped');
+  fs.mkdirSync(out);
+  const stop = new AbortController();
+  const before = tf.memory().numTensors;
+  try {
+    for (const input of [inputs.folder, inputs.video]) {
+      const [source] = await openInputs([input]);
+      await assert.rejects(deblurSource(restorer, source!, { outDir: out, signal: stop.signal, onFrame: (_, done) => done === 2 && stop.abort(new Error('interrupted')) }), /interrupted/);
+      assert.deepEqual(fs.readdirSync(out), []);
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+    }
+  } finally {
+    restorer.dispose();
+  }
+});

@@ -39,6 +39,16 @@ test('train writes the experiment, checkpoints, logs; resume continues; test rep
   const report = lastJson(t.stdout);
   assert.ok(Number.isFinite(report.psnr) && report.ssim > 0);
   assert.deepEqual(Object.keys(report.perVideo), ['video_000', 'video_001']);
+
+  // --save-images: every restored frame (one per video here), and input | output | gt beside it.
+  const saved = path.join(wd, 'restored');
+  const s = cli(['test', RECIPE, '--checkpoint', path.join(wd, 'checkpoints', 'best'), '--save-images', saved, '--side-by-side', '--json']);
+  assert.equal(s.status, 0, s.stderr);
+  const frames = (dir: string) => fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  const restored = frames(saved).filter((f) => !f.startsWith('side-by-side'));
+  assert.equal(restored.length, report.frames);
+  assert.ok(restored.every((f) => /^video_00[01]\/[^/]+\.png$/.test(f)), restored.join(', '));
+  assert.deepEqual(frames(path.join(saved, 'side-by-side')), restored);
 });
 
 test('running a recipe file directly trains it', () => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError } from './exit.ts';
+import { EXIT_INTERRUPTED, UsageError } from './exit.ts';
 import { loadRecipe } from './recipe-file.ts';
 import { formatDuration } from '../engine/hooks/progress.ts';
 
@@ -81,34 +81,33 @@ export async function deblurCommand(args: string[]): Promise<number> {
   if (v.gt !== undefined && !fs.statSync(v.gt, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--gt ${v.gt}: not a directory`);
 
   // Configuration and inputs, before the runtime loads.
-  const { fromExperiment, fromModelName, readExperiment, experimentFileOf, trainCropOf, shippedWeightsDir, DEMO_MODELS } = await import('../infer/load.ts');
+  const { fromExperiment, fromModelName, readExperiment, experimentFileOf, shippedWeightsDir, DEMO_MODELS } = await import('../infer/load.ts');
   const { decodeRecipe } = await import('./recipe-file.ts');
+  const { TLC_MODELS } = await import('../models/tlc.ts');
   type Source = ReturnType<typeof fromExperiment>;
-  let explicit: { source: Source; crop: readonly [number, number] | undefined } | undefined;
-  const config = (fn: () => { source: Source; crop: readonly [number, number] | undefined }) => {
+  // Configuration problems (a bad experiment.json, an unknown model or option) are usage errors.
+  const config = (fn: () => Source): Source => {
     try {
       return fn();
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message : String(err));
     }
   };
+  let explicit: Source | undefined;
   if (v.checkpoint !== undefined) {
     const dir = v.checkpoint;
     if (!fs.existsSync(path.join(dir, 'weights.safetensors'))) throw new UsageError(`--checkpoint ${dir}: no weights.safetensors in it (a checkpoint directory, e.g. work_dirs/<run>/checkpoints/iter_1000)`);
     if (recipe !== undefined) {
       const exp = decodeRecipe(await loadRecipe(recipe), recipe, v.set);
       if (!exp) return 2;
-      explicit = config(() => ({ source: fromExperiment(exp, dir, { ema: v.ema }), crop: trainCropOf(exp) }));
+      explicit = config(() => fromExperiment(exp, dir, { ema: v.ema }));
     } else {
-      explicit = config(() => {
-        const exp = readExperiment(experimentFileOf(dir), v.set);
-        return { source: fromExperiment(exp, dir, { ema: v.ema }), crop: trainCropOf(exp) };
-      });
+      explicit = config(() => fromExperiment(readExperiment(experimentFileOf(dir), v.set), dir, { ema: v.ema }));
     }
   } else if (v.model !== undefined) {
     const weights = { file: v.weights!, ...(v.key === undefined ? {} : { key: v.key }) };
     if (!fs.existsSync(weights.file)) throw new UsageError(`--weights ${weights.file}: no such file`);
-    explicit = config(() => ({ source: fromModelName(v.model!, v.set, weights, { ema: v.ema }), crop: undefined }));
+    explicit = config(() => fromModelName(v.model!, v.set, weights, { ema: v.ema }));
   }
   const { openInputs, checkOutputs } = await import('../infer/frames.ts');
   const sources = await openInputs(inputs);
@@ -117,23 +116,22 @@ export async function deblurCommand(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  const demo = (kind: 'image' | 'video') => {
+  // Without weights: the shipped image model for images, the video model for folders and videos.
+  const demos = new Map<keyof typeof DEMO_MODELS, Source>();
+  const demo = (kind: keyof typeof DEMO_MODELS): Source => {
     const dir = path.join(shippedWeightsDir(), DEMO_MODELS[kind]);
-    return config(() => {
-      const exp = readExperiment(path.join(dir, 'experiment.json'));
-      return { source: fromExperiment(exp, dir, { ema: false, label: `${DEMO_MODELS[kind]} (shipped demonstration model)` }), crop: trainCropOf(exp) };
-    });
+    if (!demos.has(kind)) demos.set(kind, config(() => fromExperiment(readExperiment(path.join(dir, 'experiment.json')), dir, { ema: false, label: `${DEMO_MODELS[kind]} (shipped demonstration model)` })));
+    return demos.get(kind)!;
   };
   const chosen = sources.map((s) => explicit ?? demo(s.kind === 'image' ? 'image' : 'video'));
-  const tlcOverrides = (crop: readonly [number, number] | undefined, label: string, type: string): Record<string, unknown> => {
+  const tlcOverrides = (from: Source): Record<string, unknown> => {
     if (!v.tlc) return {};
-    const size = tlcSize !== undefined ? [tlcSize, tlcSize] : crop;
-    if (size === undefined) throw new UsageError(`--tlc: ${label} has no training crop in its experiment; give --tlc-size N (the training crop's side)`);
-    if (!TLC_MODELS.has(type)) throw new UsageError(`--tlc: model ${type} has no global operation to convert (it applies to ${[...TLC_MODELS].join(', ')})`);
+    if (!TLC_MODELS.has(from.model.type)) throw new UsageError(`--tlc: model ${from.model.type} has no global operation to convert (it applies to ${[...TLC_MODELS].join(', ')})`);
+    const size = tlcSize !== undefined ? [tlcSize, tlcSize] : from.trainCrop;
+    if (size === undefined) throw new UsageError(`--tlc: ${from.label} has no training crop in its experiment; give --tlc-size N (the training crop's side)`);
     return { tlc: { trainSize: [size[0], size[1]] } };
   };
-  const { TLC_MODELS } = await import('../models/tlc.ts');
-  const overrides = chosen.map((c) => tlcOverrides(c.crop, c.source.label, c.source.model.type));
+  const overrides = new Map(chosen.map((from) => [from, tlcOverrides(from)]));
 
   // The runtime loads from here on.
   const { loadRestorer } = await import('../infer/restorer.ts');
@@ -143,12 +141,16 @@ export async function deblurCommand(args: string[]): Promise<number> {
   const results: Array<Awaited<ReturnType<typeof deblurSource>>> = [];
   const loaded = new Map<Source, ReturnType<typeof loadRestorer>>();
   fs.mkdirSync(v.out, { recursive: true });
+  // Ctrl-C stops between model runs; the input being restored leaves no partial output.
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new Error('interrupted'));
+  process.once('SIGINT', interrupt);
   try {
     for (const [i, source] of sources.entries()) {
-      const { source: from } = chosen[i]!;
+      const from = chosen[i]!;
       let restorer = loaded.get(from);
       if (!restorer) {
-        restorer = loadRestorer(from, overrides[i]);
+        restorer = loadRestorer(from, overrides.get(from));
         loaded.set(from, restorer);
         if (!v.json) process.stderr.write(`model: ${from.model.type} from ${from.label}${v.tlc ? ' (TLC)' : ''}\n`);
       }
@@ -166,6 +168,7 @@ export async function deblurCommand(args: string[]): Promise<number> {
         ...(v.gt === undefined ? {} : { gtDir: v.gt }),
         sideBySide: v['side-by-side'],
         keepFrames: v.frames,
+        signal: stop.signal,
         onTile: (d, n) => {
           tiles = ` tile ${d}/${n}`;
           draw(frameCount);
@@ -184,7 +187,13 @@ export async function deblurCommand(args: string[]): Promise<number> {
         console.log(`${source.path} -> ${r.outputs.join(', ')} (${r.frames} frame${r.frames === 1 ? '' : 's'}, ${((r.seconds * 1000) / r.frames).toFixed(0)} ms/frame${score})`);
       }
     }
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+    if (live) process.stderr.write('\r\x1b[2K');
+    process.stderr.write(`simdeblur deblur: interrupted; ${results.length} of ${sources.length} inputs done (${results.flatMap((r) => r.outputs).join(', ') || 'no outputs'}), nothing partial kept\n`);
+    return EXIT_INTERRUPTED;
   } finally {
+    process.off('SIGINT', interrupt);
     for (const r of loaded.values()) r.dispose();
   }
   const frames = results.reduce((n, r) => n + r.frames, 0);

@@ -36,6 +36,8 @@ export interface RestorerSource {
   /** Load the exponential moving average of the weights instead of the raw ones. */
   readonly ema: boolean;
   readonly seed: number;
+  /** The training crop (the experiment's `crop` augmentation), when known: TLC's window derives from it. */
+  readonly trainCrop?: readonly [number, number];
 }
 
 /** The experiment.json of a checkpoint directory: in it, or in the run directory above `checkpoints/iter_N`. */
@@ -90,7 +92,8 @@ export function fromExperiment(exp: Experiment, dir: string, opts: { ema: boolea
   const inference = modelInference(exp.model);
   const strategy = exp.strategy ?? inference.strategy;
   const sampling = samplingOf(exp.data.val) ?? samplingOf(exp.data.train);
-  return { label: opts.label ?? dir, model: exp.model, strategy, plan: planOf(inference, sampling, strategyContext(strategy)), weights: { kind: 'checkpoint', dir }, ema: opts.ema, seed: exp.seed };
+  const trainCrop = trainCropOf(exp);
+  return { label: opts.label ?? dir, model: exp.model, strategy, plan: planOf(inference, sampling, strategyContext(strategy)), weights: { kind: 'checkpoint', dir }, ema: opts.ema, seed: exp.seed, ...(trainCrop ? { trainCrop } : {}) };
 }
 
 /** A zoo model by type name with `model.*` overrides (`--set model.width=16`) and a weights file. */

@@ -36,6 +36,8 @@ export interface RestoreOptions {
   readonly tile?: TileOptions;
   /** Called after each model run with the tiles done in it and its total. */
   readonly onTile?: (done: number, total: number) => void;
+  /** Stops between model runs (the promise rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
 }
 
 /** A restored frame: its position, the blurry frame it came from and the output (float RGB HWC, clamped to [0, 1]). */
@@ -77,6 +79,7 @@ export async function restoreFrames(r: Restorer, seq: FrameSequence, emit: (fram
   const pending = new Map<number, Float32Array>();
   try {
     for (const [s, step] of steps.entries()) {
+      opts.signal?.throwIfAborted();
       const last = Math.max(...step.input);
       while (read <= last) {
         const n = await it.next();
