@@ -5,17 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { DataError } from '../src/data/image.ts';
-import {
-  checkOutputs,
-  InputsError,
-  naturalCompare,
-  openInputs,
-  outputPaths,
-  sinkFor,
-  toRgb8,
-  videoFrameName,
-  writePng,
-} from '../src/infer/frames.ts';
+import { InputsError, naturalCompare, openInputs, toRgb8, videoFrameName } from '../src/infer/frames.ts';
+import { checkOutputs, outputPaths, sinkFor, writePng } from '../src/infer/sinks.ts';
 import type { Frame, FrameSource } from '../src/infer/frames.ts';
 import { ffmpeg, FfmpegNotFoundError, probeVideo } from '../src/io/video.ts';
 import { writePng16 } from './helpers/data.ts';

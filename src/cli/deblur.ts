@@ -109,7 +109,8 @@ export async function deblurCommand(args: string[]): Promise<number> {
     if (!fs.existsSync(weights.file)) throw new UsageError(`--weights ${weights.file}: no such file`);
     explicit = config(() => fromModelName(v.model!, v.set, weights, { ema: v.ema }));
   }
-  const { openInputs, checkOutputs } = await import('../infer/frames.ts');
+  const { openInputs } = await import('../infer/frames.ts');
+  const { checkOutputs } = await import('../infer/sinks.ts');
   const sources = await openInputs(inputs);
   try {
     checkOutputs(sources, v.out, { keepFrames: v.frames });

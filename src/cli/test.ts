@@ -23,7 +23,7 @@ export function formatTable(r: EvalResult): string {
 
 /** Writes a restored frame to DIR/<video>/<frame>.png, and input | output | gt to DIR/side-by-side/<video>/<frame>.png. */
 async function saveRestored(dir: string, f: RestoredFrame, side: boolean): Promise<void> {
-  const [{ writePng }, { sideBySide }] = await Promise.all([import('../infer/frames.ts'), import('../infer/side-by-side.ts')]);
+  const [{ writePng }, { sideBySide }] = await Promise.all([import('../infer/sinks.ts'), import('../infer/side-by-side.ts')]);
   const name = f.frame.replace(/\.[^./]+$/, '');
   await writePng(path.join(dir, f.video, `${name}.png`), { name, width: f.width, height: f.height, rgb: f.output });
   if (side) {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../runtime/index.ts';
 import { psnrPerImage, ssimPerImage } from '../metrics/index.ts';
-import { openInputs, sinkFor, type Frame, type FrameSink, type FrameSource } from './frames.ts';
+import { openInputs, type Frame, type FrameSource } from './frames.ts';
+import { sinkFor, type FrameSink } from './sinks.ts';
 import { sideBySide } from './side-by-side.ts';
 import { restoreFrames, type Restorer, type RestoreOptions } from './run.ts';
 
