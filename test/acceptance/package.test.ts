@@ -63,8 +63,9 @@ export default experiment({
 test('the packed package installs into an empty project, sets up its runtime and trains a recipe', async () => {
   const packDir = path.join(work, 'pack');
   fs.mkdirSync(packDir);
-  // prepack builds dist/ first.
-  const packed = ok(await run(npm, ['pack', '--silent', '--pack-destination', packDir], root), 'npm pack');
+  // dist/ built from the sources as they are (prepack does it too, but not where npm is set to ignore scripts).
+  ok(await run(npm, ['run', 'build'], root), 'npm run build');
+  const packed = ok(await run(npm, ['pack', '--silent', '--ignore-scripts', '--pack-destination', packDir], root), 'npm pack');
   const tarball = path.join(packDir, packed.stdout.trim().split('\n').pop()!);
   assert.ok(fs.existsSync(tarball), `npm pack wrote no ${tarball}`);
 
@@ -86,4 +87,13 @@ test('the packed package installs into an empty project, sets up its runtime and
   const summary = JSON.parse(train.stdout.trim().split('\n').pop()!) as { iteration: number };
   assert.equal(summary.iteration, 2);
   assert.ok(fs.existsSync(path.join(project, 'work_dirs', 'tiny-dbn', 'checkpoints', 'iter_00000002', 'weights.safetensors')));
+
+  // The shipped demonstration model deblurs a photo with no weights given; the trained checkpoint too.
+  const photo = path.resolve('assets', 'images', 'chelsea.png');
+  const demo = ok(await run(npx, ['--no', 'simdeblur', 'deblur', photo, '--out', 'deblurred', '--json'], project), 'npx simdeblur deblur photo');
+  assert.equal(JSON.parse(demo.stdout.trim().split('\n').pop()!).frames, 1);
+  assert.ok(fs.existsSync(path.join(project, 'deblurred', 'chelsea.png')));
+  const own = ok(await run(npx, ['--no', 'simdeblur', 'deblur', photo, '--out', 'own', '--checkpoint', 'work_dirs/tiny-dbn/checkpoints/iter_00000002'], project), 'npx simdeblur deblur --checkpoint');
+  assert.match(own.stderr, /model: dbn from work_dirs\/tiny-dbn/);
+  assert.ok(fs.existsSync(path.join(project, 'own', 'chelsea.png')));
 });
