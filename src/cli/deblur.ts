@@ -4,8 +4,8 @@
 // inputs) is checked before it loads.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { EXIT_INTERRUPTED, UsageError } from './exit.ts';
+import { intOption, parseCommandLine } from './args.ts';
 import { loadRecipe } from './recipe-file.ts';
 import { formatDuration } from '../engine/hooks/progress.ts';
 
@@ -27,17 +27,9 @@ export const DEBLUR_USAGE = `usage: simdeblur deblur INPUT... --out DIR
 
 const RECIPE = /\.[cm]?[jt]sx?$/;
 
-function positiveInt(flag: string, raw: string | undefined, min: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got "${raw}"`);
-  return n;
-}
-
 export async function deblurCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const { values: v, positionals } = parseCommandLine(
+    {
       args,
       allowPositionals: true,
       options: {
@@ -57,11 +49,9 @@ export async function deblurCommand(args: string[]): Promise<number> {
         frames: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
-    });
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${DEBLUR_USAGE}`);
-  }
-  const { values: v, positionals } = parsed;
+    },
+    DEBLUR_USAGE,
+  );
   const usage = (msg: string) => new UsageError(`${msg}\n${DEBLUR_USAGE}`);
   const recipe = v.checkpoint !== undefined && positionals[0] !== undefined && RECIPE.test(positionals[0]) ? positionals[0] : undefined;
   const inputs = recipe === undefined ? positionals : positionals.slice(1);
@@ -74,10 +64,10 @@ export async function deblurCommand(args: string[]): Promise<number> {
   if (v.set.length > 0 && v.model === undefined && v.checkpoint === undefined) throw usage('--set needs --checkpoint or --model');
   if (v.overlap !== undefined && v.tile === undefined) throw usage('--overlap needs --tile');
   if (v['tlc-size'] !== undefined && !v.tlc) throw usage('--tlc-size needs --tlc');
-  const tile = positiveInt('--tile', v.tile, 2);
-  const overlap = positiveInt('--overlap', v.overlap, 0) ?? (tile === undefined ? undefined : Math.min(32, Math.floor(tile / 4)));
+  const tile = intOption('tile', v.tile, 2);
+  const overlap = intOption('overlap', v.overlap, 0) ?? (tile === undefined ? undefined : Math.min(32, Math.floor(tile / 4)));
   if (tile !== undefined && overlap! >= tile) throw usage(`--overlap (${overlap}) must be smaller than --tile (${tile})`);
-  const tlcSize = positiveInt('--tlc-size', v['tlc-size'], 1);
+  const tlcSize = intOption('tlc-size', v['tlc-size'], 1);
   if (v.gt !== undefined && !fs.statSync(v.gt, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--gt ${v.gt}: not a directory`);
 
   // Configuration and inputs, before the runtime loads.

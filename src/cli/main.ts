@@ -3,6 +3,7 @@
 // command runs: most load TensorFlow, which `setup` must not (it replaces the native library).
 import { parseArgs } from 'node:util';
 import { EXIT_USAGE, UsageError, exitStatusOf } from './exit.ts';
+import { parseCommandLine } from './args.ts';
 
 const USAGE = `usage: simdeblur <command> [options] [--verbose]
 
@@ -48,13 +49,7 @@ const commands: Record<string, Command> = {
   },
   async parity(args) {
     const usage = 'usage: simdeblur parity DIR [DIR...] [--weights FILE [--key K]]';
-    let parsed;
-    try {
-      parsed = parseArgs({ args, allowPositionals: true, options: { weights: { type: 'string' }, key: { type: 'string' } } });
-    } catch (err) {
-      throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
-    }
-    const { positionals, values } = parsed;
+    const { positionals, values } = parseCommandLine({ args, allowPositionals: true, options: { weights: { type: 'string' }, key: { type: 'string' } } }, usage);
     if (positionals.length === 0) throw new UsageError(usage);
     if (values.key !== undefined && values.weights === undefined) throw new UsageError(`--key needs --weights\n${usage}`);
     const { runParity } = await import('../models/parity.ts');

@@ -1,5 +1,5 @@
 // `simdeblur synth`: writes a synthetic motion-blur dataset in a benchmark's layout.
-import { parseArgs } from 'node:util';
+import { intOption, parseCommandLine } from './args.ts';
 import { synthesize, type SynthOptions, type SynthProgress } from '../synth/synthesize.ts';
 import { isLayoutName, layoutNames } from '../synth/layout.ts';
 import type { SubFrames } from '../synth/video.ts';
@@ -25,15 +25,6 @@ export const SYNTH_USAGE = `usage: simdeblur synth --layout gopro|dvd|reds|bsd -
                       splits to write (default both)
   --quiet             no progress lines
 `;
-
-function int(name: string, v: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name}: expected an integer${max < Number.MAX_SAFE_INTEGER ? ` in ${min}..${max}` : ` >= ${min}`}, got "${v}"`);
-  }
-  return n;
-}
 
 /** The keys whose value is given; undefined when none is. */
 function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<Record<keyof T, number>> | undefined {
@@ -63,9 +54,8 @@ function size(v: string): { width: number; height: number } {
 
 /** Parses the command line into `synthesize` options (throws with a message naming the flag). */
 export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet: boolean } {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const { values } = parseCommandLine(
+    {
       args,
       strict: true,
       allowPositionals: false,
@@ -89,10 +79,9 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
         split: { type: 'string' },
         quiet: { type: 'boolean', default: false },
       },
-    }));
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${SYNTH_USAGE}`);
-  }
+    },
+    SYNTH_USAGE,
+  );
   const layout = required('layout', values.layout);
   if (!isLayoutName(layout)) throw new UsageError(`--layout: expected one of ${layoutNames.join(', ')}, got "${layout}"`);
   const out = required('out', values.out);
@@ -101,7 +90,7 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
   const sf = values['sub-frames'];
   let subFrames: SubFrames | undefined;
   if (sf !== undefined && sf.trim() !== 'auto') {
-    subFrames = int('sub-frames', sf, 1);
+    subFrames = intOption('sub-frames', sf, 1);
     if (subFrames! % 2 !== 1) throw new UsageError(`--sub-frames: expected 'auto' or an odd integer (the middle sub-frame is the sharp frame), got "${sf}"`);
   } else if (sf !== undefined) {
     subFrames = 'auto';
@@ -116,16 +105,16 @@ export function parseSynthArgs(args: string[]): SynthOptions & { readonly quiet:
   return {
     layout,
     out,
-    videos: required('videos', int('videos', values.videos, 1)),
-    frames: required('frames', int('frames', values.frames, 1)),
+    videos: required('videos', intOption('videos', values.videos, 1)),
+    frames: required('frames', intOption('frames', values.frames, 1)),
     width,
     height,
-    seed: int('seed', values.seed, 0, 0xffffffff) ?? 0,
+    seed: intOption('seed', values.seed, 0, 0xffffffff) ?? 0,
     images: values.images,
     subFrames,
     noise: num('noise', values.noise, (n) => n >= 0, 'a number >= 0'),
     shotNoise: num('shot-noise', values['shot-noise'], (n) => n >= 0, 'a number >= 0'),
-    jpegQuality: int('jpeg-quality', values['jpeg-quality'], 1, 100),
+    jpegQuality: intOption('jpeg-quality', values['jpeg-quality'], 1, 100),
     averaging,
     exposure: num('exposure', values.exposure, (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
     motion: definedOnly({ speed, direction, drift }),

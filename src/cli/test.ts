@@ -45,11 +45,10 @@ export async function testCommand(args: string[]): Promise<number> {
   const exp = decodeRecipe(await loadRecipe(file), file, values.set);
   if (!exp) return EXIT_USAGE;
   // The engine (and with it TensorFlow) is loaded only once the recipe is known to be valid.
-  const [{ interpret }, { evaluate }, { loadWeights, readCheckpointState }, { readSafetensors, tensorTable }, { loadStateDict }] = await Promise.all([
+  const [{ interpret }, { evaluate }, { loadWeights, readCheckpointState, readEmaWeights }, { loadStateDict }] = await Promise.all([
     import('../engine/interpret.ts'),
     import('../engine/evaluate.ts'),
     import('../engine/checkpoint.ts'),
-    import('../io/safetensors.ts'),
     import('../models/model.ts'),
   ]);
   const ckpt = values.checkpoint;
@@ -61,9 +60,7 @@ export async function testCommand(args: string[]): Promise<number> {
   const useEma = state.emaMeta !== null && !values['no-ema'];
   if (useEma) {
     // The EMA weights are what validation used during training.
-    const { tensors } = readSafetensors(path.join(ckpt, 'optimizer.safetensors'), { select: (k) => k.startsWith('ema/') });
-    const ema = tensorTable(Object.entries(tensors).map(([k, v]) => [k.slice(4), v] as const));
-    loadStateDict(setup.model, ema, { layout: 'ours', strict: false, allowNonfinite });
+    loadStateDict(setup.model, readEmaWeights(ckpt), { layout: 'ours', strict: false, allowNonfinite });
   }
   const saveDir = values['save-images'];
   const t0 = Date.now();

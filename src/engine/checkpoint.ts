@@ -16,6 +16,8 @@ import { decodeOrThrow } from '../config/errors.ts';
 import { listNames, nonFiniteRaw } from '../util/finite.ts';
 
 export const CHECKPOINT_FORMAT = 1;
+/** optimizer.safetensors holds the EMA weights under this prefix. */
+const EMA_PREFIX = 'ema/';
 
 /** A checkpoint's state.json: the experiment, position in the run, metrics and versions. */
 export interface CheckpointState {
@@ -85,7 +87,7 @@ export interface CheckpointContents {
 export async function saveCheckpoint(dir: string, c: CheckpointContents): Promise<void> {
   // Read everything off the tensors first: the directory is then written with no TF work.
   const weights = stateDict(c.model, 'pytorch');
-  const ema = c.ema ? Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`ema/${k}`, v] as const) : [];
+  const ema = c.ema ? Object.entries(rawMap(c.ema.tensors)).map(([k, v]) => [`${EMA_PREFIX}${k}`, v] as const) : [];
   const training = tensorTable([...Object.entries(rawMap(c.optimizer.tensors)), ...ema]);
   const info = runtimeInfo();
   const state: CheckpointState = {
@@ -147,13 +149,22 @@ export function loadTrainingState(dir: string, state: CheckpointState, opts: Loa
   const opt = tensorTable<Tensor>();
   const ema = tensorTable<Tensor>();
   for (const [k, raw] of Object.entries(tensors)) {
-    if (k.startsWith('ema/')) ema[k.slice(4)] = toTensor(raw);
+    if (k.startsWith(EMA_PREFIX)) ema[k.slice(EMA_PREFIX.length)] = toTensor(raw);
     else opt[k] = toTensor(raw);
   }
   return {
     optimizer: { tensors: opt, meta: { ...state.optimizerMeta } },
     ...(state.emaMeta ? { ema: { tensors: ema, meta: { ...state.emaMeta } } } : {}),
   };
+}
+
+/**
+ * The exponential moving average of a checkpoint's weights, by parameter name in our layout (the
+ * run kept it beside the optimiser state); empty when the run had no EMA.
+ */
+export function readEmaWeights(dir: string): Record<string, RawTensor> {
+  const { tensors } = readSafetensors(path.join(dir, 'optimizer.safetensors'), { select: (k) => k.startsWith(EMA_PREFIX) });
+  return tensorTable(Object.entries(tensors).map(([k, v]) => [k.slice(EMA_PREFIX.length), v] as const));
 }
 
 /** The iteration in a periodic checkpoint's directory name (`iter_<n>`). */

@@ -90,13 +90,13 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     const hasInput = blurry.shape.join(',') === gt.shape.join(',');
     const values: number[][] = [[], [], []];
     let side: Tensor4D | undefined;
-    let saved: Float32Array[] | undefined;
+    let saved: { output: Float32Array; gt: Float32Array; input: Float32Array | undefined } | undefined;
     try {
-      if (opts.onRestored) saved = [tf.tidy(() => tf.clipByValue(out, 0, 1)), gt, ...(hasInput ? [blurry] : [])].map((x) => {
-        const d = x.dataSync() as Float32Array;
-        if (x !== gt && x !== blurry) x.dispose();
-        return d;
-      });
+      if (opts.onRestored) {
+        const clamped = tf.clipByValue(out, 0, 1);
+        saved = { output: clamped.dataSync() as Float32Array, gt: gt.dataSync() as Float32Array, input: hasInput ? (blurry.dataSync() as Float32Array) : undefined };
+        clamped.dispose();
+      }
       // Metrics a few images at a time: a whole video ('video' sampling) at once would hold
       // several SSIM maps of every frame.
       for (let from = 0; from < gt.shape[0]; from += METRIC_CHUNK) {
@@ -122,9 +122,9 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     if (saved && opts.onRestored) {
       const [, h, w, c] = gt.shape as [number, number, number, number];
       const size = h * w * c;
-      const at = (d: Float32Array | undefined, i: number) => (d === undefined ? null : d.subarray(i * size, (i + 1) * size));
+      const at = (d: Float32Array, i: number) => d.subarray(i * size, (i + 1) * size);
       for (const [i, { video, frame }] of names.entries()) {
-        await opts.onRestored({ video, frame, height: h, width: w, output: at(saved[0], i)!, input: at(saved[2], i), gt: at(saved[1], i)! });
+        await opts.onRestored({ video, frame, height: h, width: w, output: at(saved.output, i), input: saved.input ? at(saved.input, i) : null, gt: at(saved.gt, i) });
       }
     }
     if (side) {

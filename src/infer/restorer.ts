@@ -3,8 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildComponent } from '../config/registry.ts';
-import { readSafetensors, tensorTable, type RawTensor } from '../io/safetensors.ts';
-import { readTorchStateDict } from '../io/pth/index.ts';
+import { readSafetensors, type RawTensor } from '../io/safetensors.ts';
+import { readEmaWeights } from '../engine/checkpoint.ts';
+import { readWeightsFile } from '../models/parity.ts';
 import { loadStateDict, type Model } from '../models/model.ts';
 import { buildModel, modelInference, modelSizeMultiple } from '../models/define.ts';
 import type { Strategy } from '../engine/strategy.ts';
@@ -13,20 +14,13 @@ import type { Restorer } from './run.ts';
 
 function stateDictOf(source: RestorerSource): { file: string; tensors: Record<string, RawTensor> } {
   const w = source.weights;
-  if (w.kind === 'checkpoint') {
-    if (!source.ema) return { file: path.join(w.dir, 'weights.safetensors'), tensors: readSafetensors(path.join(w.dir, 'weights.safetensors')).tensors };
-    // Our checkpoints keep the EMA weights beside the optimiser state, in our layout.
-    const file = path.join(w.dir, 'optimizer.safetensors');
-    if (!fs.existsSync(file)) throw new Error(`--ema: ${w.dir} has no optimizer.safetensors, so no EMA weights`);
-    const { tensors } = readSafetensors(file, { select: (k) => k.startsWith('ema/') });
-    if (Object.keys(tensors).length === 0) throw new Error(`--ema: ${file} holds no EMA weights (the run did not set ema)`);
-    return { file, tensors: tensorTable(Object.entries(tensors).map(([k, v]) => [k.slice(4), v] as const)) };
-  }
-  if (w.file.endsWith('.safetensors')) {
-    if (source.ema) throw new Error(`--ema: ${w.file} is a safetensors file with one set of weights (--ema picks params_ema in a PyTorch checkpoint)`);
-    return { file: w.file, tensors: readSafetensors(w.file).tensors };
-  }
-  return { file: w.file, tensors: readTorchStateDict(w.file, { ...(w.key === undefined ? {} : { key: w.key }), ema: source.ema }).tensors };
+  if (w.kind === 'file') return { file: w.file, tensors: readWeightsFile(w.file, w.key, source.ema) };
+  if (!source.ema) return { file: path.join(w.dir, 'weights.safetensors'), tensors: readSafetensors(path.join(w.dir, 'weights.safetensors')).tensors };
+  const file = path.join(w.dir, 'optimizer.safetensors');
+  if (!fs.existsSync(file)) throw new Error(`--ema: ${w.dir} has no optimizer.safetensors, so no EMA weights`);
+  const tensors = readEmaWeights(w.dir);
+  if (Object.keys(tensors).length === 0) throw new Error(`--ema: ${file} holds no EMA weights (the run did not set ema)`);
+  return { file, tensors };
 }
 
 const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));

@@ -33,10 +33,16 @@ export interface ParityWeights {
   readonly key?: string;
 }
 
-/** A PyTorch-layout state dict from a safetensors file or a PyTorch checkpoint. */
-export function readWeightsFile(file: string, key?: string): Record<string, RawTensor> {
-  if (file.endsWith('.safetensors')) return readSafetensors(file).tensors;
-  return readTorchStateDict(file, key === undefined ? {} : { key }).tensors;
+/**
+ * A PyTorch-layout state dict from a safetensors file or a PyTorch checkpoint (`key`: its top-level
+ * key; `ema`: its `params_ema`, which a safetensors file, holding one set of weights, has not).
+ */
+export function readWeightsFile(file: string, key?: string, ema = false): Record<string, RawTensor> {
+  if (file.endsWith('.safetensors')) {
+    if (ema) throw new Error(`${file} is a safetensors file with one set of weights (EMA weights are params_ema in a PyTorch checkpoint)`);
+    return readSafetensors(file).tensors;
+  }
+  return readTorchStateDict(file, { ...(key === undefined ? {} : { key }), ema }).tensors;
 }
 
 /**

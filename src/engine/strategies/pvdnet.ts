@@ -9,6 +9,9 @@ import type { Tensor, Tensor4D } from '../../runtime/index.ts';
 import type { Model, Params } from '../../models/model.ts';
 import { frameAt, type Pair, type Strategy } from '../strategy.ts';
 
+/** Frames at each end of a clip that are neighbours only (no prediction). */
+const CONTEXT = 1;
+
 const toSigned = (x: Tensor): Tensor => tf.sub(tf.mul(x, 2), 1);
 const toUnit = (x: Tensor): Tensor4D => tf.div(tf.add(x, 1), 2) as Tensor4D;
 
@@ -29,7 +32,7 @@ function restore(model: Model, params: Params, signed: Tensor, i: number, prev: 
 
 export const pvdnetRecurrent: Strategy = {
   name: 'pvdnetRecurrent',
-  context: 1,
+  context: CONTEXT,
   forward(model, params, input, gt, training) {
     const n = checkClips(input, gt);
     const signed = toSigned(input);
@@ -43,7 +46,7 @@ export const pvdnetRecurrent: Strategy = {
     // Sample-major like the ground truth: [B, T-2, ...] flattened.
     const out = tf.reshape(tf.stack(outs, 1), [b * n, h, w, c]) as Tensor4D;
     const target = tf.reshape(tf.slice(gt, [0, 1, 0, 0, 0], [b, t - 2, h, w, c]), [b * n, h, w, c]) as Tensor4D;
-    const pair: Pair = { out, gt: target, frames: [1, t - 1] };
+    const pair: Pair = { out, gt: target, frames: [CONTEXT, t - CONTEXT] };
     return [pair];
   },
   recurrence: {
