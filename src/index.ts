@@ -27,5 +27,8 @@ export type { Loss } from './losses/types.ts';
 export type { Optimizer } from './optim/types.ts';
 export type { LrAt } from './optim/schedules.ts';
 export { psnr, ssim, MetricAccumulator } from './metrics/index.ts';
+// Leaderboard protocols: the value `simdeblur leaderboard --protocol FILE.ts` loads (docs/leaderboard-guide.md).
+export { protocol, decodeProtocol, ProtocolCodec, type Protocol, type ProtocolInput, type ModelRule } from './leaderboard/protocol.ts';
+export { builtinProtocols } from './leaderboard/protocols/index.ts';
 // The tfjs namespace bound to the backend in use, and what that backend is.
 export { tf, runtimeInfo, isNative, type Tf, type RuntimeInfo, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D, type Tensor5D, type Scalar, type Variable } from './runtime/index.ts';

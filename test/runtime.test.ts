@@ -51,10 +51,8 @@ test('forcing a backend that cannot load fails loudly instead of falling back', 
 });
 
 test('a second setup run is a cache hit: nothing downloaded or rebuilt', { skip: process.env.SIMDEBLUR_BACKEND === 'cpu' }, () => {
-  const t0 = Date.now();
   const r = spawnSync(process.execPath, ['scripts/setup.mjs', '--no-npm'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /native binding ready \(TensorFlow 2\.\d+\.\d+\)/);
   assert.doesNotMatch(r.stdout, /pip download|compiling|trying the package's own installer/);
-  assert.ok(Date.now() - t0 < 30_000);
 });

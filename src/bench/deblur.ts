@@ -59,6 +59,8 @@ export async function* deblurBenchRows(cases: readonly DeblurBenchCase[] = deblu
         mode: c.tile ? `tile ${c.tile.tile} overlap ${c.tile.overlap}` : 'whole',
         frames: summary.frames,
         msPerFrame: Math.round(summary.msPerFrame),
+        // Comparable across frame sizes: flat when the cost grows with the pixel count.
+        msPerMegapixel: Math.round(summary.msPerFrame / ((WIDTH * HEIGHT) / 1e6)),
         peakRssMb: Math.round(summary.peakRssMb),
       };
     }

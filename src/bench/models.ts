@@ -22,6 +22,7 @@ import { buildModel } from '../models/define.ts';
 import { countParams, type Model, type ModelOutput } from '../models/model.ts';
 import { charbonnier } from '../losses/index.ts';
 import { time, peakRssMb } from './timing.ts';
+import { traceOps } from './op-trace.ts';
 import { round } from './conv.ts';
 
 /** A model with its own way of being driven, for steps other than `apply` on the input(s). */
@@ -92,39 +93,72 @@ function subject(built: Model | BenchSubject): BenchSubject {
   return { model: built, run: (p, xs, training) => built.apply(p, xs.length === 1 ? xs[0]! : [...xs], { training }) };
 }
 
-export function benchModel(c: ModelBenchCase, opts: { warmup: number; runs: number }): Record<string, unknown> {
+/** A bench case built and ready to run: its two passes, each returning the tensors to sync on. */
+export interface PreparedModelCase {
+  readonly model: Model;
+  /** Eval mode, no gradients. */
+  readonly forward: () => Tensor[];
+  /** Training mode: the summed Charbonnier loss and the gradients of every parameter. */
+  readonly forwardBackward: () => Tensor[];
+  readonly dispose: () => void;
+}
+
+/** Builds a case's model, random inputs and fixed random targets (shaped as the outputs). */
+export function prepareModelCase(c: ModelBenchCase): PreparedModelCase {
   const { model, run } = subject(c.build());
   const [lo, hi] = c.range ?? [0, 1];
   const inputs = c.input.map((shape, i) => tf.randomUniform([...shape], lo, hi, 'float32', 3 + i));
   const loss = charbonnier();
+  const gts = tf.tidy(() => asList(run(model.params, inputs, false)).map((o) => tf.randomUniform(o.shape, lo, hi, 'float32', 4)));
+  const vars = Object.values(model.params) as Variable[];
+  return {
+    model,
+    forward: () => tf.tidy(() => asList(run(model.params, inputs, false))),
+    forwardBackward: () =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.addN(asList(run(model.params, inputs, true)).map((o, i) => loss(gts[i]!, o))) as Scalar, vars);
+        return [value, ...Object.values(grads)];
+      }),
+    dispose: () => {
+      tf.dispose([...inputs, ...gts]);
+      model.dispose();
+    },
+  };
+}
+
+const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
+
+/**
+ * One row per case: median forward and forward+backward times after `warmup` runs, and memory.
+ * The first warm-up run of each pass is traced for the peak of live tensor memory
+ * (`peakTensorMb`, the model's own, exact); `peakRssMb` is the process's peak so far, the
+ * model's own only when it is the first row of its process (`bench --models NAME`).
+ */
+export async function benchModel(c: ModelBenchCase, opts: { warmup: number; runs: number }): Promise<Record<string, unknown>> {
+  const run = prepareModelCase(c);
   try {
-    const gts = tf.tidy(() => asList(run(model.params, inputs, false)).map((o) => tf.randomUniform(o.shape, lo, hi, 'float32', 4)));
-    const vars = Object.values(model.params) as Variable[];
-    const fwd = time(() => tf.tidy(() => asList(run(model.params, inputs, false))), opts);
-    const fb = time(
-      () =>
-        tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tf.addN(asList(run(model.params, inputs, true)).map((o, i) => loss(gts[i]!, o))) as Scalar, vars);
-          return [value, ...Object.values(grads)];
-        }),
-      opts,
-    );
-    tf.dispose(gts);
+    const fwdPeak = await traceOps(run.forward);
+    const fwd = time(run.forward, { ...opts, warmup: Math.max(0, opts.warmup - 1) });
+    const fbPeak = await traceOps(run.forwardBackward);
+    const fb = time(run.forwardBackward, { ...opts, warmup: Math.max(0, opts.warmup - 1) });
     const batch = c.input[0]![0]!;
     return {
       bench: 'model',
       model: c.name,
       input: c.input,
-      params: countParams(model),
+      params: countParams(run.model),
       forwardS: round(fwd.medianMs / 1000, 4),
       forwardBackwardS: round(fb.medianMs / 1000, 4),
+      // The least disturbed run: steadier than the median on a shared machine.
+      forwardMinS: round(fwd.minMs / 1000, 4),
+      forwardBackwardMinS: round(fb.minMs / 1000, 4),
       imagesPerSecTrain: round((batch * 1000) / fb.medianMs, 2),
       imagesPerSecInfer: round((batch * 1000) / fwd.medianMs, 2),
+      peakTensorMb: { forward: mb(fwdPeak.peakBytes), forwardBackward: mb(fbPeak.peakBytes) },
       peakRssMb: peakRssMb(),
       runs: opts.runs,
     };
   } finally {
-    tf.dispose(inputs);
-    model.dispose();
+    run.dispose();
   }
 }

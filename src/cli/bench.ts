@@ -11,6 +11,8 @@ import { loaderBenchRows } from '../bench/loader.ts';
 import { dataWaitRows } from '../bench/data-wait.ts';
 import { optimBenchRows } from '../bench/optim.ts';
 import { deblurBenchRows } from '../bench/deblur.ts';
+import { profileRows } from '../bench/profile.ts';
+import { frameRows } from '../bench/frame.ts';
 
 export interface BenchOptions {
   /** Backends to run the conv benchmark on; default: every one available. */
@@ -24,20 +26,30 @@ export interface BenchOptions {
 export type BenchRow = Record<string, unknown>;
 export type BenchSuite = (calibration: ConvBenchRow, opts: BenchOptions) => Iterable<BenchRow> | AsyncIterable<BenchRow>;
 
-/** Suites by name (`--only` selects among them and `conv`). */
+/** Suites by name (`--only` selects among them and `conv`); all but those in `ON_REQUEST` run by default. */
 const suites = new Map<string, BenchSuite>([
   [
     'models',
-    function* (_cal, opts) {
-      for (const c of modelBenchCases) if (!opts.models || opts.models.includes(c.name)) yield benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
+    async function* (_cal, opts) {
+      for (const c of modelBenchCases) if (!opts.models || opts.models.includes(c.name)) yield await benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
     },
   ],
+  ['frame', (_cal, opts) => frameRows({ ...(opts.models ? { models: opts.models } : {}), ...(opts.runs === undefined ? {} : { runs: opts.runs }) })],
+  ['profile', (_cal, opts) => profileRows({ ...(opts.models ? { models: opts.models } : {}), ...(opts.runs === undefined ? {} : { runs: opts.runs }) })],
   ['ops', (): BenchRow[] => [{ ...deformConvBench() }, { ...deformConvBench({ pass: 'forward+backward' }) }, ...opsFlowBench().map((r) => ({ ...r })), { ...facBench() }, { ...facBench({ pass: 'forward+backward' }) }, { ...convTransposeBench() }, { ...convTransposeBench({ pass: 'forward+backward' }) }]],
   ['loader', () => loaderBenchRows()],
   ['data-wait', () => dataWaitRows()],
   ['deblur', () => deblurBenchRows()],
   ['optim', (_cal, opts): BenchRow[] => [...optimBenchRows(opts.runs === undefined ? {} : { runs: opts.runs })].map((r) => ({ ...r }))],
 ]);
+/** Suites run only when named in `--only`: op-level traces and whole frames, for looking into one model at a time. */
+const ON_REQUEST = new Set(['profile', 'frame']);
+// Distributed training (src/bench/distributed.ts): worker processes over loopback, only when named.
+suites.set('distributed', async function* (_cal, opts) {
+  yield* (await import('../bench/distributed.ts')).distributedRows({ ...(opts.runs === undefined ? {} : { runs: opts.runs }), ...(opts.models ? { models: opts.models } : {}) });
+});
+ON_REQUEST.add('distributed');
+
 export function registerBenchSuite(name: string, suite: BenchSuite): void {
   suites.set(name, suite);
 }
@@ -50,7 +62,7 @@ export async function runBench(opts: BenchOptions, emit: (row: BenchRow) => void
   const home = tf.getBackend();
   const backends = opts.backends ?? availableBackends();
   let calibration: ConvBenchRow | undefined;
-  const wanted = (name: string) => opts.only === undefined || opts.only.includes(name);
+  const wanted = (name: string) => (opts.only === undefined ? !ON_REQUEST.has(name) : opts.only.includes(name));
   if (wanted('conv')) {
     const rows = new Map<string, ConvBenchRow>();
     for (const b of backends) {

@@ -9,24 +9,36 @@ const USAGE = `usage: simdeblur <command> [options] [--verbose]
 
 commands:
   train RECIPE.ts [--set key=value]... [--work-dir DIR] [--resume | --resume-from DIR] [--quiet] [--no-tensorboard] [--allow-nonfinite]
+        [--nproc N | --cluster HOST:PORT,... --rank R]   (data-parallel on several processes: docs/distributed.md)
                                         train an experiment (Ctrl-C stops cleanly with a checkpoint)
   test RECIPE.ts --checkpoint DIR [--set key=value]... [--no-ema] [--save-images DIR [--side-by-side]] [--json] [--allow-nonfinite]
                                         PSNR/SSIM of a checkpoint on the recipe's validation data
   deblur INPUT... --out DIR [--checkpoint DIR | RECIPE.ts --checkpoint DIR | --model NAME --weights FILE] [--tile N] [--tlc] [--gt DIR] ...
                                         restore your own images, frame folders and videos (docs/inference.md;
                                         no weights option: the shipped demonstration models)
+  web --out DIR | --serve [--port P] [--checkpoint DIR | --model NAME --weights FILE] [--tile N]
+                                        a static web page that deblurs photos in the browser (docs/web.md)
   synth --layout gopro|dvd|reds|bsd --out DIR --videos N --frames M --size WxH --seed S [--images DIR] ...
                                         write a motion-blur dataset made from photographs (docs/synth.md)
   doctor [--json]                       show the TensorFlow runtime in use and check it works
-  setup [--gpu] [--from-wheel] [--wheel FILE] [--force]
+  setup [--gpu] [--from-wheel] [--wheel FILE] [--force] [--no-collective]
                                         install the native TensorFlow runtime (docs/runtime.md)
   parity DIR [DIR...] [--weights FILE [--key K]]
                                         check a model against a reference fixture (weights + io);
                                         --weights: a .pth or .safetensors state dict instead of DIR's
   convert IN.pth --out OUT.safetensors [--key params_ema] [--ema]
                                         a PyTorch checkpoint's state dict as safetensors (docs/weights.md)
-  bench [--backends a,b] [--only conv,models,ops,loader,data-wait,optim,deblur] [--models dbn,edvr,...] [--runs N]
-                                        print benchmark rows as JSON lines
+  bench [--backends a,b] [--only conv,models,ops,loader,data-wait,optim,deblur,profile,frame] [--models dbn,edvr,...] [--runs N]
+                                        print benchmark rows as JSON lines (profile: time per op type;
+                                        frame: demo models on 720p frames; both only when named;
+                                        docs/performance.md)
+  leaderboard [--protocol smoke|quick|standard|FILE.ts] [--models a,b,...|all] [--data DIR] [--out DIR] [--resume]
+                                        train and evaluate models under one protocol: leaderboard.md, .html, .json
+                                        (docs/leaderboard-guide.md)
+  flops --model NAME [--set key=value]... --size WxH [--frames N] [--json]
+                                        parameters and multiply-accumulates per frame, counted by running the model
+  report WORK_DIR [WORK_DIR...] [--out FILE.html]
+                                        one HTML page of training curves (loss, lr, validation PSNR/SSIM) from log.jsonl
 
   --verbose (any command)               also show TensorFlow's start-up and INFO log lines
 `;
@@ -39,6 +51,10 @@ const commands: Record<string, Command> = {
   deblur: async (args) => (await import('./deblur.ts')).deblurCommand(args),
   synth: async (args) => (await import('./synth.ts')).synthCommand(args),
   convert: async (args) => (await import('./convert.ts')).convertCommand(args),
+  leaderboard: async (args) => (await import('./leaderboard.ts')).leaderboardCommand(args),
+  flops: async (args) => (await import('./flops.ts')).flopsCommand(args),
+  report: async (args) => (await import('./report.ts')).reportCommand(args),
+  web: async (args) => (await import('./web.ts')).webCommand(args),
   setup: async (args) => (await import('../setup/command.ts')).setupCommand(args),
   async doctor(args) {
     const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });

@@ -26,6 +26,40 @@ export interface LoaderOptions {
   readonly seed: number;
   /** Drop a last, smaller batch (training), or keep it (evaluation). */
   readonly dropLast: boolean;
+  /**
+   * Data-parallel training: this process's share of every batch. `batchSize` stays the global
+   * batch; replica `index` of `count` gets positions index, index + count, … of each, so the
+   * samples of a run and their random streams do not depend on the number of replicas.
+   */
+  readonly shard?: Shard;
+}
+
+/** One replica's share of the batches: replica `index` of `count`. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * Replica `index` of `count`'s share of a dataset for evaluation: samples index, index + count, …
+ * (sample `i` of the view is sample `index + i · count` of `ds`).
+ */
+export function shardDataset(ds: Dataset, shard: Shard): Dataset {
+  const { index, count } = shard;
+  return {
+    name: `${ds.name} [shard ${index} of ${count}]`,
+    length: Math.max(0, Math.ceil((ds.length - index) / count)),
+    get: (i, rng) => ds.get(index + i * count, rng),
+  };
+}
+
+/** The dataset indices of batch `b` of an epoch's `order`, this replica's share of them when sharded. */
+export function batchIndices(order: readonly number[], b: number, o: Pick<LoaderOptions, 'batchSize' | 'shard'>): number[] {
+  const all = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
+  if (o.shard === undefined) return all;
+  const { index, count } = o.shard;
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count) throw new Error(`shard ${index} of ${count}: expected 0 <= index < count`);
+  return all.filter((_, k) => k % count === index);
 }
 
 /**
@@ -79,7 +113,7 @@ export async function* epochBatches(ds: Dataset, o: LoaderOptions, epoch: number
   const order = epochOrder(ds, o, epoch);
   const n = batchesPerEpoch(ds, o);
   const load = (b: number): Promise<Batch> => {
-    const idx = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
+    const idx = batchIndices(order, b, o);
     const p = Promise.all(idx.map((i) => ds.get(i, Rng.derive(o.seed, `sample:${epoch}:${i}`)))).then(collate);
     p.catch(() => undefined); // a prefetch abandoned by an early stop must not be an unhandled rejection
     return p;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Rng, type RngState } from '../util/rng.ts';
 import { siblingModule } from '../util/module-url.ts';
-import { batchesPerEpoch, collate, epochOrder, type Batch, type LoaderOptions } from './loader.ts';
+import { batchIndices, batchesPerEpoch, collate, epochOrder, type Batch, type LoaderOptions } from './loader.ts';
 import type { Dataset, Sample } from './dataset.ts';
 import type { SyntheticOptions } from './synthetic.ts';
 
@@ -339,7 +339,7 @@ export async function openParallelLoader(source: DatasetSource, o: ParallelOptio
       let next = from;
       const request = (upTo: number) => {
         for (; next < n && next <= upTo; next++) {
-          const idx = order.slice(next * lo.batchSize, (next + 1) * lo.batchSize);
+          const idx = batchIndices(order, next, lo);
           const p = exec.run(
             idx,
             idx.map((i) => Rng.derive(lo.seed, `sample:${epoch}:${i}`).state()),

@@ -9,6 +9,7 @@ import { evaluate, type EvalResult } from './evaluate.ts';
 import { checkpointIteration, listCheckpoints, loadTrainingState, loadWeights, readCheckpointState, saveCheckpoint, type LoadCheckpointOptions } from './checkpoint.ts';
 import type { OptimizerState } from '../optim/types.ts';
 import { listNames, nonFiniteTensors } from '../util/finite.ts';
+import { writesFiles } from './replicas.ts';
 
 /**
  * The model, optimiser and EMA state at a position. Its tensors are clones: they share buffers
@@ -192,7 +193,9 @@ export class TrainContext {
   async validate(opts: { readonly saveImages?: number; readonly onProgress?: (done: number, total: number) => void } = {}): Promise<EvalResult> {
     const { val, model, strategy, valBatchSize } = this.setup;
     if (!val) throw new Error('validation requested but the experiment has no validation dataset (data.val)');
-    const run = () => evaluate(model, model.params, strategy, val, { batchSize: valBatchSize, saveImages: opts.saveImages ?? 0, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const { replicas } = this.setup;
+    const run = () =>
+      evaluate(model, model.params, strategy, val, { batchSize: valBatchSize, saveImages: opts.saveImages ?? 0, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(replicas ? { replicas } : {}) });
     // With an EMA, validation sees the averaged weights (swapped in, then back).
     const r = await (this.setup.ema ? this.setup.ema.withAveraged(run) : run());
     this.lastMetrics = { psnr: r.psnr, ssim: r.ssim };
@@ -200,12 +203,19 @@ export class TrainContext {
     return r;
   }
 
+  /** Whether this process writes the run's files (checkpoints, logs): not a data-parallel replica other than 0. */
+  get writes(): boolean {
+    return writesFiles(this.setup.replicas);
+  }
+
   /**
    * Writes `checkpoints/iter_<n>` (or `checkpoints/<name>`) and returns its path. A state holding
-   * a non-finite value is never written: that throws, naming the tensors.
+   * a non-finite value is never written: that throws, naming the tensors. Replicas other than 0
+   * write nothing and return the path replica 0 writes.
    */
   async saveCheckpoint(name = `iter_${String(this.iteration).padStart(8, '0')}`): Promise<string> {
     const dir = path.join(this.checkpointsDir, name);
+    if (!this.writes) return dir;
     const { model, optimizer, ema, experiment, seed } = this.setup;
     const optState = optimizer.state();
     const emaState = ema?.state();
@@ -229,6 +239,7 @@ export class TrainContext {
    * were left by another run in the same work directory and are not this run's to remove.
    */
   prune(keep: number): void {
+    if (!this.writes) return;
     const ours = listCheckpoints(this.checkpointsDir).filter((dir) => checkpointIteration(dir) <= this.iteration);
     for (const dir of ours.slice(0, Math.max(0, ours.length - keep))) fs.rmSync(dir, { recursive: true, force: true });
   }

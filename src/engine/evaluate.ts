@@ -3,11 +3,12 @@
 import { tf } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '../runtime/index.ts';
 import type { Dataset } from '../data/dataset.ts';
-import { epochBatches } from '../data/loader.ts';
+import { epochBatches, shardDataset } from '../data/loader.ts';
 import type { Model, Params } from '../models/model.ts';
 import { psnrPerImage, ssimPerImage } from '../metrics/index.ts';
 import type { Strategy } from './strategy.ts';
 import { batchTensors } from './step.ts';
+import type { Replicas } from './replicas.ts';
 
 /** Mean PSNR/SSIM of one video and how many frames they cover. */
 export interface VideoMetrics {
@@ -46,6 +47,22 @@ export interface EvalOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Called with every restored frame (to save it), in order. */
   readonly onRestored?: (frame: RestoredFrame) => Promise<void>;
+  /**
+   * Data-parallel evaluation: each replica scores its share of the samples, and every replica
+   * gets the metrics of all frames, each scored once (`onRestored` and `images` see this
+   * replica's share only).
+   */
+  readonly replicas?: Pick<Replicas, 'rank' | 'size' | 'gather'>;
+}
+
+/** One scored frame and the sample it came from (the last sample to predict a frame counts). */
+interface FrameScore {
+  readonly video: string;
+  readonly frame: string;
+  readonly sample: number;
+  readonly psnr: number;
+  readonly ssim: number;
+  readonly inputPsnr: number;
 }
 
 /** A restored frame with its blurry input (when comparable) and ground truth, float RGB `[H, W, 3]` row-major. */
@@ -74,11 +91,14 @@ function alignedInput(input: Tensor, gtFrames: number, [start, end]: readonly [n
 
 /** Evaluates a model in eval mode over a dataset: per-image PSNR/SSIM aggregated per video and overall. */
 export async function evaluate(model: Model, params: Params, strategy: Strategy, ds: Dataset, opts: EvalOptions): Promise<EvalResult> {
-  const seen = new Map<string, { psnr: number; ssim: number; inputPsnr: number; video: string }>();
+  const { replicas } = opts;
+  const data = replicas ? shardDataset(ds, { index: replicas.rank, count: replicas.size }) : ds;
+  const sampleIndex = (local: number) => (replicas ? replicas.rank + local * replicas.size : local);
+  const scored: FrameScore[] = [];
   const images: SideBySide[] = [];
-  const total = Math.ceil(ds.length / opts.batchSize);
+  const total = Math.ceil(data.length / opts.batchSize);
   let done = 0;
-  for await (const batch of epochBatches(ds, { batchSize: opts.batchSize, shuffle: false, seed: 0, dropLast: false }, 0)) {
+  for await (const batch of epochBatches(data, { batchSize: opts.batchSize, shuffle: false, seed: 0, dropLast: false }, 0)) {
     const gtFrames = batch.gtShape[1];
     let range: readonly [number, number] = [0, gtFrames];
     const [out, gt, blurry] = tf.tidy(() => {
@@ -114,11 +134,9 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     } finally {
       tf.dispose([out, gt, blurry]);
     }
-    const names = batch.samples.flatMap((s) => s.frames.slice(range[0], range[1]).map((f) => ({ video: s.video, frame: f })));
-    names.forEach(({ video, frame }, i) => {
-      // A frame predicted by several overlapping windows counts once (its last prediction).
-      seen.set(`${video}/${frame}`, { video, psnr: values[0]![i]!, ssim: values[1]![i]!, inputPsnr: values[2]![i]! });
-    });
+    const first = done * opts.batchSize;
+    const names = batch.samples.flatMap((s, k) => s.frames.slice(range[0], range[1]).map((f) => ({ video: s.video, frame: f, sample: sampleIndex(first + k) })));
+    names.forEach(({ video, frame, sample }, i) => scored.push({ video, frame, sample, psnr: values[0]![i]!, ssim: values[1]![i]!, inputPsnr: values[2]![i]! }));
     if (saved && opts.onRestored) {
       const [, h, w, c] = gt.shape as [number, number, number, number];
       const size = h * w * c;
@@ -138,6 +156,11 @@ export async function evaluate(model: Model, params: Params, strategy: Strategy,
     }
     opts.onProgress?.(++done, total);
   }
+  // Every replica's scores in sample order (a stable sort keeps each sample's frames in order).
+  const ordered = replicas ? replicas.gather(scored).flat().sort((a, b) => a.sample - b.sample) : scored;
+  // A frame predicted by several overlapping windows counts once (its last prediction).
+  const seen = new Map<string, FrameScore>();
+  for (const f of ordered) seen.set(`${f.video}/${f.frame}`, f);
   const perVideo: Record<string, VideoMetrics> = {};
   const acc = new Map<string, { psnr: number; ssim: number; inputPsnr: number; n: number }>();
   for (const v of seen.values()) {

@@ -14,6 +14,7 @@ import { composeHooks, standardHooks, type Hook, type StandardHookOptions } from
 import { interpret } from './interpret.ts';
 import { acquireRunLock, type RunLock } from './run-lock.ts';
 import { train } from './train.ts';
+import { writesFiles, type Replicas } from './replicas.ts';
 
 /** Options of {@link fit}: where the run goes, resuming, extra hooks and how it may be stopped. */
 export interface FitOptions extends StandardHookOptions {
@@ -34,6 +35,12 @@ export interface FitOptions extends StandardHookOptions {
   readonly handleSignals?: boolean;
   /** Resume from a checkpoint holding NaN or ±Infinity (refused by default). */
   readonly allowNonfinite?: boolean;
+  /**
+   * This process is one replica of a data-parallel run (docs/distributed.md). Replica 0 alone
+   * takes the lock, writes experiment.json, checkpoints and logs; the others train in step with
+   * it, without console progress or log files.
+   */
+  readonly replicas?: Replicas;
 }
 
 /** What {@link fit} returns: how far the run got, its last metrics and checkpoint, and why it ended. */
@@ -131,13 +138,16 @@ function follow(signal: AbortSignal | undefined, stop: AbortController): () => v
 /** Runs an experiment the way `simdeblur train` does, holding its work directory for the whole run, and resolves to a summary once everything it made is released. */
 export async function fit(experiment: Experiment, opts: FitOptions = {}): Promise<FitSummary> {
   const workDir = opts.workDir ?? workDirOf(experiment);
+  const { replicas } = opts;
+  const writer = writesFiles(replicas);
   // Held until everything below is released, however the run ends (declared first, freed last).
-  using _lock = acquireRunLock(workDir);
+  using _lock = writer ? acquireRunLock(workDir) : undefined;
   const resumeFrom = resumePoint(experiment, workDir, opts);
-  const moved = resumeFrom === undefined ? archiveUsedWorkDir(workDir, _lock) : undefined;
+  const moved = resumeFrom === undefined && _lock ? archiveUsedWorkDir(workDir, _lock) : undefined;
   using _freshLock = moved?.lock;
-  await using setup = await interpret(experiment, { workDir });
-  writeFileAtomicSync(path.join(workDir, 'experiment.json'), `${JSON.stringify(experiment, null, 2)}\n`);
+  await using setup = await interpret(experiment, { workDir, ...(replicas ? { replicas } : {}) });
+  if (writer) writeFileAtomicSync(path.join(workDir, 'experiment.json'), `${JSON.stringify(experiment, null, 2)}\n`);
+  const hookOptions: StandardHookOptions = writer ? opts : { progress: false, tensorboard: false, jsonl: false };
 
   const stop = new AbortController();
   const unhook = [follow(opts.signal, stop), opts.handleSignals ? onInterrupt(stop) : () => undefined];
@@ -150,7 +160,7 @@ export async function fit(experiment: Experiment, opts: FitOptions = {}): Promis
     await lastValueFrom(
       train(setup, { signal: stop.signal, ...(resumeFrom ? { resumeFrom } : {}), ...(opts.allowNonfinite ? { allowNonfinite: true } : {}) }).pipe(
         tap((ev) => (ctx ??= ev.ctx)),
-        standardHooks(experiment, opts),
+        standardHooks(experiment, hookOptions),
         tap((ev) => {
           if (ev.type === 'step') last = { ...last, loss: ev.loss };
           if (ev.type === 'validation') last = { ...last, psnr: ev.psnr, ssim: ev.ssim };

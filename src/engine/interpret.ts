@@ -13,6 +13,7 @@ import type { LrAt } from '../optim/schedules.ts';
 import type { Strategy } from './strategy.ts';
 import { trainSetup, type LossTerm, type TrainSetup } from './setup.ts';
 import { siblingModule } from '../util/module-url.ts';
+import type { Replicas } from './replicas.ts';
 
 /** Options of {@link interpret}. */
 export interface InterpretOptions {
@@ -20,6 +21,8 @@ export interface InterpretOptions {
   readonly workDir?: string;
   /** Skip building the training dataset (evaluation only). */
   readonly evalOnly?: boolean;
+  /** The replicas of a data-parallel run this process is one of. */
+  readonly replicas?: Replicas;
 }
 
 async function dataset(spec: ComponentSpec, ctx: DatasetContext): Promise<Dataset> {
@@ -89,6 +92,7 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
       ...(val ? { val } : {}),
       batchSize: exp.data.batchSize,
       valBatchSize: exp.data.valBatchSize,
+      ...(opts.replicas ? { replicas: opts.replicas } : {}),
       run: exp.run.epochs !== undefined ? { unit: 'epoch', length: exp.run.epochs } : { unit: 'iteration', length: exp.run.iterations! },
     });
   } catch (err) {

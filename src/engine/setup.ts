@@ -9,6 +9,7 @@ import type { Batch, LoaderOptions } from '../data/loader.ts';
 import type { Model } from '../models/model.ts';
 import type { Strategy } from './strategy.ts';
 import type { Rng } from '../util/rng.ts';
+import type { Replicas } from './replicas.ts';
 
 export type LossFn = (gt: Tensor, pred: Tensor, rng: Rng) => Scalar;
 
@@ -47,6 +48,8 @@ export interface TrainSetupParts {
   readonly valBatchSize: number;
   /** Length of the run, in epochs or in iterations; hooks' periods count the same unit. */
   readonly run: { readonly unit: 'epoch' | 'iteration'; readonly length: number };
+  /** The other replicas of a data-parallel run (absent: a single-process run). */
+  readonly replicas?: Replicas;
   /** Releases what the setup holds besides tensors (loader worker threads). */
   readonly close?: () => Promise<void>;
 }

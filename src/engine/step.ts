@@ -7,6 +7,7 @@ import type { Rng } from '../util/rng.ts';
 import type { LossTerm, TrainSetup } from './setup.ts';
 import type { Pair, Recurrence } from './strategy.ts';
 import { clipGradNorm } from '../optim/clip.ts';
+import { averageStep } from './replicas.ts';
 
 export interface StepResult {
   readonly loss: number;
@@ -47,6 +48,13 @@ function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readon
     // variableGrads keys by variable name; the optimiser expects parameter names.
     const byVar = new Map(Object.entries(model.params).map(([name, v]) => [v.name, name]));
     grads = Object.fromEntries(Object.entries(r.grads).map(([vn, g]) => [byVar.get(vn) ?? vn, g]));
+    if (setup.replicas) {
+      // Data-parallel: every replica continues with the whole global batch's loss and gradients,
+      // so all take the same decisions (skip, clip) and the same update.
+      const mean = averageStep(setup.replicas, model, { loss: value, parts: partsTensor!, grads });
+      tf.dispose([value, partsTensor!, ...Object.values(grads)]);
+      [value, partsTensor, grads] = [mean.loss as Scalar, mean.parts, { ...mean.grads }];
+    }
     const lossValue = value.dataSync()[0]!;
     const partValues = Array.from(partsTensor!.dataSync());
     const terms = Object.fromEntries(loss.map((t, i) => [t.name, partValues[i]!]));

@@ -17,6 +17,7 @@ import { TrainContext } from './context.ts';
 import type { TrainEvent } from './events.ts';
 import type { TrainSetup } from './setup.ts';
 import { trainStep } from './step.ts';
+import { modelState } from './replicas.ts';
 
 /** Options of {@link train}: the stop signal and the checkpoint to resume from. */
 export interface TrainOptions {
@@ -34,6 +35,11 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
     const itersPerEpoch = batchesPerEpoch(setup.train, { batchSize: setup.batchSize, dropLast: true });
     if (itersPerEpoch === 0) {
       subscriber.error(new Error(`training dataset '${setup.train.name}' has ${setup.train.length} samples, fewer than one batch of ${setup.batchSize}`));
+      return;
+    }
+    const { replicas } = setup;
+    if (replicas && setup.batchSize % replicas.size !== 0) {
+      subscriber.error(new Error(`data.batchSize ${setup.batchSize} is the global batch and must divide by the number of replicas, ${replicas.size}`));
       return;
     }
     const ctx = new TrainContext(setup, itersPerEpoch);
@@ -55,6 +61,15 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
     const totalIterations = setup.run.unit === 'epoch' ? setup.run.length * itersPerEpoch : setup.run.length;
     const finished = () => ctx.iteration >= totalIterations || (setup.run.unit === 'epoch' && ctx.epoch >= setup.run.length);
     const pos = () => ({ ctx, epoch: ctx.epoch, iteration: ctx.iteration });
+    // Replicas stop together: a stop asked for on any of them (Ctrl-C, a hook) is agreed on
+    // before each step, so that all take the same steps and save the same checkpoint.
+    const stopAgreed = (): boolean => {
+      if (!replicas) return ctx.stopRequested;
+      if (!replicas.any(ctx.stopRequested)) return false;
+      ctx.requestStop();
+      return true;
+    };
+    const checkReplicas = (where: string): void => replicas?.assertSame(modelState(setup.model), where);
 
     // Delivered before subscribe() returns, so a subscriber holds the context (and `ctx.done`)
     // before it can unsubscribe.
@@ -63,18 +78,23 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
     const run = async (): Promise<void> => {
       await ctx.settle();
       // Leftovers of a checkpoint write interrupted by a crash are finished or removed.
-      await cleanStaleTemps(ctx.checkpointsDir).catch(() => undefined);
+      if (ctx.writes) await cleanStaleTemps(ctx.checkpointsDir).catch(() => undefined);
+      if (replicas) {
+        const at = replicas.gather(ctx.iteration);
+        if (at.some((i) => i !== ctx.iteration)) throw new Error(`replicas start at different iterations (${at.map((i, r) => `rank ${r}: ${i}`).join(', ')}); every replica must resume from the same checkpoint`);
+        checkReplicas(`at iteration ${ctx.iteration}, the start of the run`);
+      }
       // The state to fall back on should a step make it non-finite.
       ctx.guardState(false);
-      while (!finished() && !ctx.stopRequested) {
+      while (!finished() && !stopAgreed()) {
         const epochStart = Date.now();
         let lossSum = 0;
         let steps = 0;
         let tData = performance.now();
-        const loaderOptions = { batchSize: setup.batchSize, shuffle: true, seed: setup.seed, dropLast: true };
+        const loaderOptions = { batchSize: setup.batchSize, shuffle: true, seed: setup.seed, dropLast: true, ...(replicas ? { shard: { index: replicas.rank, count: replicas.size } } : {}) };
         const batches = setup.batches ? setup.batches(loaderOptions, ctx.epoch, ctx.batch) : epochBatches(setup.train, loaderOptions, ctx.epoch, ctx.batch);
         for await (const batch of batches) {
-          if (ctx.stopRequested || finished()) break;
+          if (stopAgreed() || finished()) break;
           const t0 = performance.now();
           const lr = setup.lr(setup.lrUnit === 'epoch' ? ctx.epoch : ctx.iteration);
           const r = trainStep(setup, batch, lr, Rng.derive(setup.seed, `step:${ctx.iteration}`));
@@ -88,13 +108,14 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
           const at = { ctx, epoch: ctx.epoch, iteration: ctx.iteration, batch: ctx.batch - 1 };
           // A skipped update can still have changed the state (BatchNorm statistics of the forward).
           const nonFinite = ctx.guardState();
+          if (replicas && replicas.checkEvery > 0 && ctx.iteration % replicas.checkEvery === 0) checkReplicas(`after iteration ${ctx.iteration}`);
           await emit({
             type: 'step',
             ...at,
             loss: r.loss,
             terms: r.terms,
             lr,
-            imagesPerSec: (batch.inputShape[0] * 1000) / Math.max(1e-3, t1 - tData),
+            imagesPerSec: (batch.inputShape[0] * (replicas?.size ?? 1) * 1000) / Math.max(1e-3, t1 - tData),
             dataMs: t0 - tData,
             stepMs: t1 - t0,
             skipped: !r.applied,
@@ -109,6 +130,8 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
           await emit({ type: 'epoch', ctx, epoch: done, iteration: ctx.iteration, meanLoss: steps > 0 ? lossSum / steps : NaN, seconds: (Date.now() - epochStart) / 1000 });
         }
       }
+      // Every replica has left the loop at the same step, the abandoned one too.
+      checkReplicas(`at iteration ${ctx.iteration}, the end of the run`);
       if (ctx.abandoned) return;
       // With no finite state to save (a non-finite one was loaded on purpose), nothing is saved.
       if (ctx.stopRequested && !finished() && ctx.finiteIteration !== undefined) {

@@ -31,6 +31,14 @@ interface Span {
   readonly length: number;
 }
 
+/**
+ * The overlap `simdeblur deblur --tile N` uses when none is given: a quarter of the tile, at most
+ * 32 pixels.
+ */
+export function defaultOverlap(tile: number): number {
+  return Math.min(32, Math.floor(tile / 4));
+}
+
 function checkOptions(opts: TileOptions): void {
   const { tile, overlap, align = 1 } = opts;
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`tile must be a positive integer, got ${tile}`);

@@ -6,7 +6,6 @@
 // Also here: conversion between PyTorch's parameter layouts and ours (NHWC convolutions), so
 // that a PyTorch state_dict exported to safetensors loads by name.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../runtime/index.ts';
 import type { Tensor } from '../runtime/index.ts';
@@ -38,7 +37,8 @@ const BYTES: Record<SafeDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64:
 const WRITABLE: ReadonlySet<SafeDType> = new Set<SafeDType>(['F32', 'F64', 'I64', 'I32', 'U8', 'BOOL']);
 // The reference implementation refuses headers above 100 MB; so do we (guards against garbage).
 const MAX_HEADER = 100_000_000;
-const LITTLE_ENDIAN = os.endianness() === 'LE';
+// Probed rather than asked of node:os, so that the parser also runs in a browser (the web page).
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function isDType(s: unknown): s is SafeDType {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(BYTES, s);

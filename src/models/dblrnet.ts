@@ -20,6 +20,7 @@ import { batchNormLayer, conv2dLayer } from '../nn/layers.ts';
 import { conv3dLayer } from '../nn/conv3d.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { relu } from '../nn/activations.ts';
 
 const options = strict({
   // Frames per input clip; at least 5 (the 3-D stage consumes 4).
@@ -43,7 +44,7 @@ function resBlock(s: Scope, c: number): Fn {
   const bn1 = batchNormLayer(s.child(1), { channels: c });
   const c2 = conv(3);
   const bn2 = batchNormLayer(s.child(4), { channels: c });
-  return (p, x, training) => tf.add(bn2(p, c2(p, tf.relu(bn1(p, c1(p, x), training))), training), x);
+  return (p, x, training) => tf.add(bn2(p, c2(p, relu(bn1(p, c1(p, x), training))), training), x);
 }
 
 function buildDblrnet(opts: DblrnetOptions, store: ParamStore): Model {
@@ -65,9 +66,9 @@ function buildDblrnet(opts: DblrnetOptions, store: ParamStore): Model {
     if (t !== numFrames) throw new Error(`DBLRNet: input has ${t} frames, the model was built for ${numFrames}`);
     if (ch !== inChannels) throw new Error(`DBLRNet: input has ${ch} channels, the model was built for ${inChannels}`);
     const m = t - TEMPORAL_SHRINK;
-    const l2 = tf.relu(in2(p, tf.relu(in0(p, input)))).reshape([b * m, h, w, c]);
+    const l2 = relu(in2(p, relu(in0(p, input)))).reshape([b * m, h, w, c]);
     const trunk = ln.reduce((x, blk) => blk(p, x, training), l2);
-    const y = out4(p, tf.relu(out2(p, tf.relu(out0(p, tf.add(trunk, l2))))));
+    const y = out4(p, relu(out2(p, relu(out0(p, tf.add(trunk, l2))))));
     return m === 1 ? y : y.reshape([b, m, h, w, 3]);
   };
   return makeModel('DBLRNet', store, apply);

@@ -14,6 +14,7 @@ import { defineModel } from './define.ts';
 import type * as t from 'io-ts';
 import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { relu as reluOp } from '../nn/activations.ts';
+import { chain } from '../nn/chain.ts';
 import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
@@ -37,10 +38,7 @@ function block(scope: Scope, conv: 'conv' | 'convT', cin: number, cout: number, 
       ? conv2dLayer(scope.child(0), { inChannels: cin, outChannels: cout, kernelSize: k, stride, padding: pad })
       : convTranspose2dLayer(scope.child(0), { inChannels: cin, outChannels: cout, kernelSize: k, stride, padding: pad });
   const bn = batchNormLayer(scope.child(1), { channels: cout, eps: 1e-3, ...(zeroScale ? { weightInit: zeros } : {}) });
-  return (p, x, training) => {
-    const y = bn(p, c(p, x), training);
-    return relu ? reluOp(y) : y;
-  };
+  return (p, x, training) => chain(x, (h) => c(p, h), (h) => bn(p, h, training), ...(relu ? [reluOp] : []));
 }
 
 function buildDbn(opts: DbnOptions, store: ParamStore): Model {
@@ -65,7 +63,10 @@ function buildDbn(opts: DbnOptions, store: ParamStore): Model {
   const U3 = up('U3', c, c);
   const F6 = [b('F6_1', c, k), b('F6_2', k, 3, 3, 1, 1, false, opts.zeroInitResidual)];
 
-  const seq = (blocks: Block[], p: Params, x: Tensor, t: boolean): Tensor => blocks.reduce((h, blk) => blk(p, h, t), x);
+  // Each intermediate is freed once the next block has read it (skips are chain inputs, kept).
+  const seq = (blocks: Block[], p: Params, x: Tensor, t: boolean): Tensor => chain(x, ...blocks.map((blk) => (h: Tensor) => blk(p, h, t)));
+  // An upsampling block's output plus the skip, then ReLU.
+  const merge = (u: Block, skip: Tensor): Block => (p, x, t) => chain(x, (h) => u(p, h, t), (h) => tf.add(h, skip), reluOp);
 
   const apply = (p: Params, input: ModelInput, { training }: { readonly training: boolean }): Tensor => {
     if (Array.isArray(input)) throw new Error('DBN: expected one clip tensor [B, T, H, W, C], got a list');
@@ -75,14 +76,16 @@ function buildDbn(opts: DbnOptions, store: ParamStore): Model {
     if (ch !== cin) throw new Error(`DBN: input has ${ch} channels, the model was built for ${cin}`);
     const centre = input.slice([0, Math.floor(n / 2), 0, 0, 0], [bs, 1, h, w, ch]).reshape([bs, h, w, ch]);
     // Frame-major channels (frame0 RGB, frame1 RGB, ...), as the original's reshape gives.
-    const x = input.transpose([0, 2, 3, 1, 4]).reshape([bs, h, w, t * ch]);
-    const f0 = F0(p, x, training);
-    const f1 = seq(F1, p, D1(p, f0, training), training);
-    const f2 = seq(F2, p, D2(p, f1, training), training);
-    const f3 = seq(F3, p, D3(p, f2, training), training);
-    const f4 = seq(F4, p, reluOp(tf.add(U1(p, f3, training), f2)), training);
-    const f5 = seq(F5, p, reluOp(tf.add(U2(p, f4, training), f1)), training);
-    const f6 = seq(F6, p, reluOp(tf.add(U3(p, f5, training), f0)), training);
+    const f0 = chain(input, (v) => v.transpose([0, 2, 3, 1, 4]), (v) => v.reshape([bs, h, w, t * ch]), (v) => F0(p, v, training));
+    const f1 = seq([D1, ...F1], p, f0, training);
+    const f2 = seq([D2, ...F2], p, f1, training);
+    const f3 = seq([D3, ...F3], p, f2, training);
+    const f4 = seq([merge(U1, f2), ...F4], p, f3, training);
+    tf.dispose([f3, f2]);
+    const f5 = seq([merge(U2, f1), ...F5], p, f4, training);
+    tf.dispose([f4, f1]);
+    const f6 = seq([merge(U3, f0), ...F6], p, f5, training);
+    tf.dispose([f5, f0]);
     return tf.add(f6, centre);
   };
   return makeModel('DBN', store, apply);

@@ -22,7 +22,7 @@ import { NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
 import { defineModel } from './define.ts';
 import { conv2dLayer, convTranspose2dLayer, linearLayer } from '../nn/layers.ts';
 import { constant } from '../nn/init.ts';
-import { gelu } from '../nn/activations.ts';
+import { gelu, relu } from '../nn/activations.ts';
 import { Rng } from '../util/rng.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
@@ -66,7 +66,7 @@ const RRELU_UPPER = 0.3;
 export function estrnnActivation(s: Scope, name: EstrnnActivation, rng: Rng): Fn {
   switch (name) {
     case 'relu':
-      return (_p, x) => tf.relu(x);
+      return (_p, x) => relu(x);
     case 'relu6':
       return (_p, x) => tf.relu6(x);
     case 'leakyrelu':

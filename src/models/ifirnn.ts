@@ -20,6 +20,7 @@ import type * as t from 'io-ts';
 import { conv2dLayer, convTranspose2dLayer } from '../nn/layers.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { relu } from '../nn/activations.ts';
 
 const options = strict({
   inChannels: PositiveInt,
@@ -43,7 +44,7 @@ const seq = (fns: readonly Fn[]): Fn => (p, x) => fns.reduce((h, f) => f(p, h), 
 function basicBlock(s: Scope, c: number): Fn {
   const c1 = conv3x3(s.child('conv1'), c, c);
   const c2 = conv3x3(s.child('conv2'), c, c);
-  return (p, x) => tf.add(c2(p, tf.relu(c1(p, x))), x);
+  return (p, x) => tf.add(c2(p, relu(c1(p, x))), x);
 }
 
 interface Cell {

@@ -20,6 +20,7 @@ import { interpolate } from '../nn/interpolate.ts';
 import { Rng } from '../util/rng.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { relu } from '../nn/activations.ts';
 
 const options = strict({
   // ResBlocks per encoder/decoder stage: 8 for MIMO-UNet, 20 for MIMO-UNet+.
@@ -45,7 +46,7 @@ function basicConv(s: Scope, cin: number, cout: number, o: BasicConvOptions): Fn
   const conv = o.transpose
     ? convTranspose2dLayer(at, { inChannels: cin, outChannels: cout, kernelSize: o.k, stride, padding: o.k / 2 - 1 })
     : conv2dLayer(at, { inChannels: cin, outChannels: cout, kernelSize: o.k, stride, padding: Math.floor(o.k / 2) });
-  return o.relu ? (p, x) => tf.relu(conv(p, x)) : conv;
+  return o.relu ? (p, x) => relu(conv(p, x)) : conv;
 }
 
 /** `x + conv3(conv3(x) ReLU)`. */

@@ -19,6 +19,7 @@ import { conv2dLayer } from '../nn/layers.ts';
 import { pixelShuffle } from '../nn/shuffle.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { relu } from '../nn/activations.ts';
 
 const options = strict({
   inChannels: PositiveInt,
@@ -40,7 +41,7 @@ function conv(s: Scope, cin: number, cout: number, k: number): Fn {
 function resBlock(s: Scope, c: number, k: number): Fn {
   const a = conv(s.child('body').child(0), c, c, k);
   const b = conv(s.child('body').child(2), c, c, k);
-  return (p, x) => tf.add(x, b(p, tf.relu(a(p, x))));
+  return (p, x) => tf.add(x, b(p, relu(a(p, x))));
 }
 
 /** One level's network: conv in, resblocks, conv out, all under `body.<i>`. */

@@ -18,6 +18,7 @@ import { conv2dLayer, layerNorm2dLayer } from '../nn/layers.ts';
 import { pixelShuffle } from '../nn/shuffle.ts';
 import { channelAttention, scaledResidual, simpleGate } from '../nn/gates.ts';
 import { zeros } from '../nn/init.ts';
+import { chain } from '../nn/chain.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 import { localChannelAttention, tlcOption, tlcWindow, type Window } from './tlc-ops.ts';
@@ -57,20 +58,20 @@ function nafBlock(s: Scope, c: number, window: Window | null): Fn {
   // (1, c, 1, 1) in PyTorch, kept so for loading; read as a per-channel vector here.
   const beta = s.param('beta', [1, c, 1, 1], 'plain', zeros);
   const gamma = s.param('gamma', [1, c, 1, 1], 'plain', zeros);
+  const attention = (p: Params, x: Tensor): Tensor =>
+    window === null ? channelAttention(x, getParam(p, scaWeight), getParam(p, scaBias)) : localChannelAttention(x, getParam(p, scaWeight), getParam(p, scaBias), window);
+  // Intermediates are freed as soon as the next step has read them (src/nn/chain.ts).
   return (p, inp) => {
-    let x = norm1(p, inp);
-    x = simpleGate(conv2(p, conv1(p, x)));
-    x = window === null ? channelAttention(x, getParam(p, scaWeight), getParam(p, scaBias)) : localChannelAttention(x, getParam(p, scaWeight), getParam(p, scaBias), window);
-    x = conv3(p, x);
-    const y = scaledResidual(inp, x, getParam(p, beta));
-    x = conv5(p, simpleGate(conv4(p, norm2(p, y))));
-    return scaledResidual(y, x, getParam(p, gamma));
+    const y = chain(inp, (h) => norm1(p, h), (h) => conv1(p, h), (h) => conv2(p, h), simpleGate, (h) => attention(p, h), (h) => conv3(p, h), (h) => scaledResidual(inp, h, getParam(p, beta)));
+    const out = chain(y, (h) => norm2(p, h), (h) => conv4(p, h), simpleGate, (h) => conv5(p, h), (h) => scaledResidual(y, h, getParam(p, gamma)));
+    if (out !== y) y.dispose();
+    return out;
   };
 }
 
 function blocks(s: Scope, n: number, c: number, window: Window | null): Fn {
   const list = Array.from({ length: n }, (_, i) => nafBlock(s.child(i), c, window));
-  return (p, x) => list.reduce((h, b) => b(p, h), x);
+  return (p, x) => chain(x, ...list.map((b) => (h: Tensor) => b(p, h)));
 }
 
 function buildNafnet(opts: NafnetOptions, store: ParamStore): Model {
@@ -113,19 +114,27 @@ function buildNafnet(opts: NafnetOptions, store: ParamStore): Model {
     const padH = (padder - (h % padder)) % padder;
     const padW = (padder - (w % padder)) % padder;
     const inp = padH === 0 && padW === 0 ? img : tf.pad(img, [[0, 0], [0, padH], [0, padW], [0, 0]]);
+    // Each level's output is kept as its skip; everything else is freed once read.
     let x: Tensor = intro(p, inp);
     const skips: Tensor[] = [];
     encoders.forEach((enc, i) => {
-      x = enc(p, x);
-      skips.push(x);
-      x = downs[i]!(p, x);
+      const e = enc(p, x);
+      if (e !== x) x.dispose();
+      skips.push(e);
+      x = downs[i]!(p, e);
     });
-    x = middle(p, x);
+    const m = middle(p, x);
+    if (m !== x) x.dispose();
+    x = m;
     decoders.forEach((dec, i) => {
-      x = tf.add(ups[i]!(p, x), skips[skips.length - 1 - i]!);
-      x = dec(p, x);
+      const skip = skips[skips.length - 1 - i]!;
+      const d = chain(x, (h) => ups[i]!(p, h), (h) => tf.add(h, skip), (h) => dec(p, h));
+      x.dispose();
+      skip.dispose();
+      x = d;
     });
-    const out = tf.add(ending(p, x), inp);
+    const out = chain(x, (h) => ending(p, h), (h) => tf.add(h, inp));
+    x.dispose();
     return padH === 0 && padW === 0 ? out : tf.slice(out, [0, 0, 0, 0], [b, h, w, c]);
   };
   return makeModel('NAFNet', store, apply);

@@ -25,6 +25,7 @@ import type { ConvLstmState } from '../nn/convlstm.ts';
 import { interpolate } from '../nn/interpolate.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { relu } from '../nn/activations.ts';
 
 const options = strict({
   // Channels of the network input: the image and the previous estimate, concatenated.
@@ -51,7 +52,7 @@ function resblocks(s: Scope, c: number): Fn {
     const rb = s.child('resblocks').child(i);
     const c1 = conv(rb.child('conv1'), c, c);
     const c2 = conv(rb.child('conv2'), c, c);
-    return (p: Params, x: Tensor): Tensor => tf.add(x, c2(p, tf.relu(c1(p, x))));
+    return (p: Params, x: Tensor): Tensor => tf.add(x, c2(p, relu(c1(p, x))));
   });
   return (p, x) => list.reduce((h, f) => f(p, h), x);
 }
@@ -60,14 +61,14 @@ function resblocks(s: Scope, c: number): Fn {
 function eBlock(s: Scope, cin: number, cout: number): Fn {
   const down = conv(s.child('down_conv'), cin, cout, 2);
   const rbs = resblocks(s, cout);
-  return (p, x) => rbs(p, tf.relu(down(p, x)));
+  return (p, x) => rbs(p, relu(down(p, x)));
 }
 
 /** Decoder block: resblocks, then 4×4 stride-2 transposed conv + ReLU. */
 function dBlock(s: Scope, cin: number, cout: number): Fn {
   const rbs = resblocks(s, cin);
   const up = convTranspose2dLayer(s.child('up_conv'), { inChannels: cin, outChannels: cout, kernelSize: 4, stride: 2, padding: 1 });
-  return (p, x) => tf.relu(up(p, rbs(p, x)));
+  return (p, x) => relu(up(p, rbs(p, x)));
 }
 
 /** Checks the pyramid: `numLevels` images, each exactly half the previous, coarsest H, W % 4 == 0. */
@@ -114,7 +115,7 @@ function buildSrn(o: SrnOptions, store: ParamStore): Model {
     for (let s = last; s >= 0; s--) {
       const x = pyramid[s]!;
       const prev = s === last ? x : interpolate(outs[s + 1]!, { scaleFactor: 2, mode: 'nearest' });
-      const e0 = inRes(p, tf.relu(inConv(p, tf.concat([x, prev], -1))));
+      const e0 = inRes(p, relu(inConv(p, tf.concat([x, prev], -1))));
       const e1 = eblock1(p, e0);
       const e2 = eblock2(p, e1);
       let bottleneck = e2;

@@ -23,6 +23,7 @@ import { batchNormLayer, conv2dLayer, convTranspose2dLayer } from '../nn/layers.
 import { zeros } from '../nn/init.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
+import { relu } from '../nn/activations.ts';
 
 const options = strict({
   // Frames encoded per step (m).
@@ -48,7 +49,7 @@ function basicBlock(s: Scope, c: number): Fn {
   const bn1 = batchNormLayer(s.child('conv1').child(1), { channels: c });
   const c2 = conv(s.child('conv2').child(0), c, c, 3);
   const bn2 = batchNormLayer(s.child('conv2').child(1), { channels: c });
-  return (p, x, t) => tf.relu(tf.add(bn2(p, c2(p, tf.relu(bn1(p, c1(p, x), t))), t), x));
+  return (p, x, t) => relu(tf.add(bn2(p, c2(p, relu(bn1(p, c1(p, x), t))), t), x));
 }
 
 /** `blocks` BasicBlocks then a 3×3 conv, as one nn.Sequential named `feature_fuse`. */
@@ -93,12 +94,12 @@ function buildStrcnn(opts: StrcnnOptions, store: ParamStore): Model {
 
   /** One step: frames `[B, H, W, m·C]` (frame-major channels) and the carried state. */
   const step = (p: Params, frames: Tensor, state: CellState, training: boolean): { l: Tensor; state: CellState } => {
-    const e = tf.relu(ex2(p, tf.relu(ex0(p, frames))));
+    const e = relu(ex2(p, relu(ex0(p, frames))));
     const h = encFuse(p, tf.concat([e, state.f ?? tf.zerosLike(e)], -1), training);
     const hb = dtb === null ? h : dtb(p, h, state.h ?? tf.zerosLike(h));
     const feats = decFuse(p, hb, training);
-    const f = tf.relu(fx(p, feats));
-    const l = out(p, tf.relu(up(p, feats)));
+    const f = relu(fx(p, feats));
+    const l = out(p, relu(up(p, feats)));
     return { l, state: { f, h: hb } };
   };
 

@@ -41,7 +41,9 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     const scale = weight === null ? tf.ones([c]) : reshapeTo(weight, [c]);
     const offset = bias === null ? tf.zeros([c]) : reshapeTo(bias, [c]);
     if (!opts.training) {
-      return tf.batchNorm(x, reshapeTo(runningMean, [c]), reshapeTo(runningVar, [c]), offset, scale, eps);
+      const mean = reshapeTo(runningMean, [c]);
+      const variance = reshapeTo(runningVar, [c]);
+      return isNative() ? affineBatchNorm(x, mean, variance, offset, scale, eps) : tf.batchNorm(x, mean, variance, offset, scale, eps);
     }
     const n = x.size / c;
     if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input shape ${JSON.stringify(x.shape)}`);
@@ -61,6 +63,19 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     if (numBatchesTracked !== undefined) numBatchesTracked.assign(numBatchesTracked.add(tf.scalar(1, 'int32')));
     return y;
   });
+}
+
+/**
+ * Eval-mode BatchNorm as PyTorch's CPU inference computes it: per-channel a = scale/sqrt(var +
+ * eps) and b = offset - mean·a on the [C] vectors, then y = x·a + b, two ops over the tensor.
+ * TensorFlow's FusedBatchNorm with is_training=false (what tf.batchNorm runs natively) takes
+ * 10-20× longer than this here, longer than the training-mode kernel. Plain tfjs ops, so the
+ * gradients (frozen BatchNorm in a trained model) come for free.
+ */
+function affineBatchNorm(x: Tensor, mean: Tensor, variance: Tensor, offset: Tensor, scale: Tensor, eps: number): Tensor {
+  const a = tf.mul(scale, tf.rsqrt(tf.add(variance, eps)));
+  const b = tf.sub(offset, tf.mul(mean, a));
+  return tf.add(tf.mul(x, a), b);
 }
 
 const fusedBatchNormAttrs = (eps: number, momentum: number | null): NativeAttr[] => {

@@ -11,6 +11,8 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { COLLECTIVE_EXPORTS, provisionCollective, resolvePreGyp } from './collective.ts';
+import { ensureBindShim } from './bind-shim.ts';
 
 export interface ProvisionOptions {
   /** Also provision @tensorflow/tfjs-node-gpu. */
@@ -21,6 +23,8 @@ export interface ProvisionOptions {
   readonly wheel?: string;
   /** Rebuild even when a working addon or cache exists. */
   readonly force?: boolean;
+  /** Leave the stock addon: no build with collective ops (distributed training). */
+  readonly noCollective?: boolean;
   /** Progress lines; default: printed with the elapsed time. */
   readonly log?: (message: string) => void;
 }
@@ -56,8 +60,14 @@ interface Probe {
   readonly ok: boolean;
   readonly version?: string;
   readonly why?: string;
+  /** The addon has the collective ops of the patched build. */
+  readonly collective?: boolean;
 }
 
+// The newest probe of each addon file: the collective step reuses the stock step's last one.
+const probed = new Map<string, Probe>();
+
+/** The setup cache: `$SIMDEBLUR_CACHE`, default `~/.cache/simdeblur` (or under `$XDG_CACHE_HOME`). */
 export function cacheRoot(): string {
   return process.env.SIMDEBLUR_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'simdeblur');
 }
@@ -84,8 +94,8 @@ function readJson(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
 
-// node-pre-gyp builds for the highest N-API version both the package and Node support.
-function bindingPath(dir: string): string {
+/** The addon file the package in `dir` loads: node-pre-gyp builds for the highest N-API version both it and Node support. */
+export function bindingPath(dir: string): string {
   const supported = (readJson(path.join(dir, 'package.json')).binary as { napi_versions: number[] }).napi_versions;
   const napi = Math.max(...supported.filter((v) => v <= Number(process.versions.napi)));
   return path.join(dir, 'lib', `napi-v${napi}`, 'tfjs_binding.node');
@@ -95,11 +105,16 @@ function bindingPath(dir: string): string {
 export function probeBinding(dir: string): Probe {
   const file = bindingPath(dir);
   if (!fs.existsSync(file)) return { ok: false, why: `no addon at ${file}` };
-  const r = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(file)}).TF_Version)`], {
-    encoding: 'utf8',
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
-  });
-  return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, why: `${r.stderr || r.error}`.trim().split('\n').slice(-3).join(' | ') };
+  const script = `const b = require(${JSON.stringify(file)}); process.stdout.write(JSON.stringify({ version: b.TF_Version, collective: ${JSON.stringify(COLLECTIVE_EXPORTS)}.every((n) => typeof b[n] === 'function') }))`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  let p: Probe;
+  try {
+    p = r.status === 0 ? { ok: true, ...(JSON.parse(r.stdout) as { version: string; collective: boolean }) } : { ok: false, why: `${r.stderr || r.error}`.trim().split('\n').slice(-3).join(' | ') };
+  } catch {
+    p = { ok: false, why: `unexpected output while loading ${file}: ${r.stdout.slice(0, 200)}` };
+  }
+  probed.set(file, p);
+  return p;
 }
 
 // One cached build per package version and Node ABI; manifest.json records its TensorFlow.
@@ -135,6 +150,36 @@ class Provisioner {
   }
 
   provision(target: Target): string {
+    const version = this.provisionStock(target);
+    if (!this.o.noCollective && process.env.SIMDEBLUR_NO_COLLECTIVE !== '1') this.provisionCollective(target);
+    return version;
+  }
+
+  // The build with collective ops replaces the working stock addon only once it works itself;
+  // its failure is reported, not fatal (everything but distributed training works without it).
+  private provisionCollective(target: Target): void {
+    const dir = packageDir(target.pkg)!;
+    provisionCollective({
+      pkg: target.pkg,
+      kind: target.kind,
+      dir,
+      pkgVersion: String(readJson(path.join(dir, 'package.json')).version),
+      addonRelPath: path.relative(dir, bindingPath(dir)),
+      cacheRoot: cacheRoot(),
+      force: this.o.force ?? false,
+      installedReady: probed.get(bindingPath(dir))?.collective === true,
+      tools: () => ({ preGyp: resolvePreGyp(dir), env: nodeGypEnv() }),
+      log: this.log,
+    });
+  }
+
+  /** The helper that keeps distributed workers' servers on their own address (reported, never fatal). */
+  bindShim(): void {
+    const shim = ensureBindShim();
+    this.log(shim.ok ? `bind helper for distributed workers ready (${shim.file})` : `bind helper for distributed workers unavailable: ${shim.why}`);
+  }
+
+  private provisionStock(target: Target): string {
     const dir = packageDir(target.pkg);
     if (dir === undefined) {
       if (target.kind === 'gpu') throw new SetupError(`${target.pkg} is not installed (it is an optional dependency of simdeblur; install it with npm install --include=optional)`);
@@ -310,5 +355,6 @@ export function provisionNativeRuntime(o: ProvisionOptions = {}): Record<string,
   const p = new Provisioner(o);
   const versions: Record<string, string> = {};
   for (const t of targets) versions[t.pkg] = p.provision(t);
+  if (!o.noCollective && process.env.SIMDEBLUR_NO_COLLECTIVE !== '1') p.bindShim();
   return versions;
 }
