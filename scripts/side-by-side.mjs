@@ -5,7 +5,7 @@
 //
 //   node scripts/side-by-side.mjs [--models dbn,nafnet-w64,...] [--rounds 2] [--runs 3]
 //                                 [--baseline DIR] [--reference FILE] [--python /usr/bin/python3]
-//                                 [--no-original] [--stat median|min] [--json FILE]
+//                                 [--no-original] [--stat median|min] [--omp-passive] [--json FILE]
 //
 // Each round runs, per model, `simdeblur bench --only models --models NAME --runs N` of this
 // checkout, then `python3 ref_bench.py NAME N` (../shared/reference/, see its README: it needs
@@ -14,7 +14,9 @@
 // the ratios are then ours / baseline). Every run is its own process, so each
 // peak RSS is that model's own. `--stat min` takes our rows' fastest run instead of their
 // median (steadier on a busy machine; ref_bench.py reports medians only, so use it with
-// --no-original). Both sides get 2 threads and the same malloc setting. Per side,
+// --no-original). `--omp-passive` sets OMP_WAIT_POLICY=PASSIVE for the original: on a busy
+// machine PyTorch's spinning OpenMP threads lose their time slices and it runs 3-20× slower
+// than in a quiet window (TensorFlow's pool degrades far less); say so when reporting. Both sides get 2 threads and the same malloc setting. Per side,
 // the median over rounds is reported. Progress goes to stderr; the table to stdout; --json also
 // writes every raw row.
 import { spawnSync } from 'node:child_process';
@@ -35,19 +37,25 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'no-original': { type: 'boolean', default: false },
     stat: { type: 'string', default: 'median' },
+    'omp-passive': { type: 'boolean', default: false },
   },
 });
+/** A bad option: say which, and stop with the usage exit status. */
+function usage(message) {
+  process.stderr.write(`side-by-side: ${message}\n`);
+  process.exit(2);
+}
 const models = values.models.split(',').map((s) => s.trim()).filter(Boolean);
 const rounds = Number(values.rounds);
 const runs = Number(values.runs);
 for (const [k, v] of [['rounds', rounds], ['runs', runs]]) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: expected a positive integer, got ${values[k]}`);
+  if (!Number.isInteger(v) || v < 1) usage(`--${k}: expected a positive integer, got ${values[k]}`);
 }
 const withOriginal = !values['no-original'];
-if (values.stat !== 'median' && values.stat !== 'min') throw new Error(`--stat: expected median or min, got ${values.stat}`);
+if (values.stat !== 'median' && values.stat !== 'min') usage(`--stat: expected median or min, got ${values.stat}`);
 const [fwdKey, fbKey] = values.stat === 'min' ? ['forwardMinS', 'forwardBackwardMinS'] : ['forwardS', 'forwardBackwardS'];
-if (!withOriginal && !values.baseline) throw new Error('--no-original needs --baseline: there is nothing to compare with');
-if (withOriginal && !fs.existsSync(values.reference)) throw new Error(`--reference: ${values.reference} does not exist (the original's harness, ../shared/reference/ref_bench.py)`);
+if (!withOriginal && !values.baseline) usage('--no-original needs --baseline: there is nothing to compare with');
+if (withOriginal && !fs.existsSync(values.reference)) usage(`--reference: ${values.reference} does not exist (the original's harness, ../shared/reference/ref_bench.py)`);
 
 // The malloc setting of the reference README: page faults are costly here, and glibc's default
 // thresholds hand large buffers back to the kernel after every op.
@@ -59,8 +67,8 @@ const env = {
 };
 
 /** Runs a command; returns the last JSON line of its stdout that has `key`. */
-function lastJson(cmd, args, cwd, key) {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+function lastJson(cmd, args, cwd, key, extraEnv = {}) {
+  const r = spawnSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 1 << 26 });
   const rows = (r.stdout ?? '').split('\n').flatMap((l) => {
     try {
       const o = JSON.parse(l);
@@ -80,7 +88,7 @@ const ours = (dir, model) => {
   return { forwardS: row[fwdKey], forwardBackwardS: row[fbKey], peakRssMb: row.peakRssMb, peakTensorMb: row.peakTensorMb };
 };
 const original = (model) => {
-  const row = lastJson(values.python, [values.reference, model, String(runs)], path.dirname(values.reference), 'forwardS');
+  const row = lastJson(values.python, [values.reference, model, String(runs)], path.dirname(values.reference), 'forwardS', values['omp-passive'] ? { OMP_WAIT_POLICY: 'PASSIVE' } : {});
   return { forwardS: row.forwardS, forwardBackwardS: row.forwardBackwardS, peakRssMb: row.peakRssMb };
 };
 
@@ -137,5 +145,5 @@ for (const m of models) {
 }
 if (models.length > 1) lines.push(`| geometric mean of ratios | ${cols.map((c) => `${fmt(geo(ratios[c]), 2)}×`).join(' | ')} |${hasBase ? ' |' : ''}`);
 console.log(lines.join('\n'));
-console.log(`\n${rounds} round(s), ${runs} timed run(s) each (ours: ${values.stat} of the runs), medians over rounds per side; ${new Date().toISOString()}; ${Math.round((Date.now() - started) / 1000)} s`);
+console.log(`\n${rounds} round(s), ${runs} timed run(s) each (ours: ${values.stat} of the runs${values['omp-passive'] ? '; original with OMP_WAIT_POLICY=PASSIVE' : ''}), medians over rounds per side; ${new Date().toISOString()}; ${Math.round((Date.now() - started) / 1000)} s`);
 if (values.json) fs.writeFileSync(values.json, JSON.stringify({ models, rounds, runs, samples }, null, 1));
