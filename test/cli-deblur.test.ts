@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { tf, type Tensor } from '../src/runtime/index.ts';
-import { main } from '../src/cli/main.ts';
 import { datasets, experiment, losses, models, optim, augment } from '../src/index.ts';
 import { buildModel } from '../src/models/define.ts';
 import { stateDict } from '../src/models/model.ts';
@@ -16,6 +15,7 @@ import { writeSafetensors } from '../src/io/safetensors.ts';
 import { ffmpeg } from '../src/io/video.ts';
 import { makeVideo, pattern } from './helpers/video.ts';
 import { tempDir } from './helpers/engine.ts';
+import { cli } from './helpers/cli.ts';
 
 const root = tempDir('simdeblur-deblur-');
 const ckpt = { image: path.join(root, 'nafnet'), video: path.join(root, 'dbn') };
@@ -65,24 +65,6 @@ before(async () => {
   makeVideo(ff, inputs.video, Array.from({ length: 7 }, (_, i) => pattern(i, 34, 26)), 34, 26, '25', ['-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p']);
 });
 
-/**
- * Runs the command line in this process: exit status, what it printed (console.log) and its
- * stderr. (The test runner reports on stdout, which is left alone.)
- */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const [log, write] = [console.log, process.stderr.write.bind(process.stderr)];
-  console.log = (...xs: unknown[]) => void (out += `${xs.map(String).join(' ')}\n`);
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-}
 
 const readRgb = async (file: string): Promise<{ data: Float32Array; width: number; height: number }> => {
   const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -8,30 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli/main.ts';
 import { checkManifest, MANIFEST_FILE, WEIGHTS_FILE, type SiteManifest } from '../src/web/manifest.ts';
 import { SCRIPT_FILE } from '../src/web/html.ts';
 import { contentType, resolveRequestPath, serveDirectory } from '../src/web/serve.ts';
 import { findChromium } from '../src/web/chromium.ts';
 import { readSafetensors } from '../src/io/safetensors.ts';
 import { tempDir } from './helpers/engine.ts';
+import { cli } from './helpers/cli.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Runs the command line in this process; its output is kept from the test report. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const [log, write] = [console.log, process.stderr.write.bind(process.stderr)];
-  console.log = (...xs: unknown[]) => void (out += `${xs.map(String).join(' ')}\n`);
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-}
 
 test('simdeblur web: wrong command lines exit with 2 and say what is wrong, before anything is built', async () => {
   const out = path.join(tempDir('simdeblur-web-usage-'), 'site');

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { Browser } from 'playwright-core';
-import { main } from '../src/cli/main.ts';
 import { findChromium, SOFTWARE_WEBGL_ARGS } from '../src/web/chromium.ts';
 import { serveDirectory, type StaticServer } from '../src/web/serve.ts';
 import { tempDir } from './helpers/engine.ts';
+import { cli } from './helpers/cli.ts';
 
 const PHOTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'web', 'photo.png');
 // 96x64 in tiles of 64 (overlap 16): two tiles, so the blend is part of what is compared.
@@ -31,20 +31,6 @@ if (chromium === undefined && ci) {
   });
 }
 
-/** Runs the command line in this process; its output is kept from the test report. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const [log, write] = [console.log, process.stderr.write.bind(process.stderr)];
-  console.log = (...xs: unknown[]) => void (out += `${xs.map(String).join(' ')}\n`);
-  process.stderr.write = ((s: string | Uint8Array) => ((err += String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    console.log = log;
-    process.stderr.write = write;
-  }
-}
 
 async function rgbBytes(input: string | Buffer): Promise<{ data: Buffer; width: number; height: number }> {
   const { data, info } = await sharp(input).removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT_INTERRUPTED, UsageError } from './exit.ts';
 import { intOption, parseCommandLine } from './args.ts';
+import { defaultOverlap } from '../infer/tile.ts';
 import { loadRecipe } from './recipe-file.ts';
 import { formatDuration } from '../engine/hooks/progress.ts';
 
@@ -65,7 +66,7 @@ export async function deblurCommand(args: string[]): Promise<number> {
   if (v.overlap !== undefined && v.tile === undefined) throw usage('--overlap needs --tile');
   if (v['tlc-size'] !== undefined && !v.tlc) throw usage('--tlc-size needs --tlc');
   const tile = intOption('tile', v.tile, 2);
-  const overlap = intOption('overlap', v.overlap, 0) ?? (tile === undefined ? undefined : Math.min(32, Math.floor(tile / 4)));
+  const overlap = intOption('overlap', v.overlap, 0) ?? (tile === undefined ? undefined : defaultOverlap(tile));
   if (tile !== undefined && overlap! >= tile) throw usage(`--overlap (${overlap}) must be smaller than --tile (${tile})`);
   const tlcSize = intOption('tlc-size', v['tlc-size'], 1);
   if (v.gt !== undefined && !fs.statSync(v.gt, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--gt ${v.gt}: not a directory`);
