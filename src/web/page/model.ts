@@ -9,18 +9,9 @@ import { loadStateDict } from '../../models/model.ts';
 import { setFlowWeightsWarningSink } from '../../models/flow-weights.ts';
 import type { Strategy } from '../../engine/strategy.ts';
 import type { Restorer } from '../../infer/run.ts';
+import { fetchOk } from './fetch-ok.ts';
 import { checkManifest, MANIFEST_FILE, WEIGHTS_FILE, type SiteManifest } from '../manifest.ts';
 
-async function fetchOk(url: URL): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    throw new Error(`cannot fetch ${url.href}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!res.ok) throw new Error(`cannot fetch ${url.href}: HTTP ${res.status} ${res.statusText}`);
-  return res;
-}
 
 /** A restorer the page built, and the manifest it was built from. */
 export interface PageModel {

@@ -7,6 +7,7 @@ import { defaultOverlap, type TileOptions } from '../../infer/tile.ts';
 import type { SiteManifest } from '../manifest.ts';
 import { backendRequest } from './backend.ts';
 import { decodeFrame, encodePng, frameCanvas } from './pixels.ts';
+import { fetchOk } from './fetch-ok.ts';
 import type { BackendRequest, FromWorker, ToWorker } from './protocol.ts';
 
 /** The page's state, as <body data-status> shows it. */
@@ -200,13 +201,7 @@ export function startPage(scriptUrl: string): void {
     Promise.all(
       urls.map(async (u) => {
         const url = new URL(u, location.href);
-        let res: Response;
-        try {
-          res = await fetch(url);
-        } catch (err) {
-          throw new Error(`cannot fetch ${url.href}: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        if (!res.ok) throw new Error(`cannot fetch ${url.href}: HTTP ${res.status} ${res.statusText}`);
+        const res = await fetchOk(url);
         return { blob: await res.blob(), name: decodeURIComponent(url.pathname) };
       }),
     )
