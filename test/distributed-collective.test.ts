@@ -35,6 +35,10 @@ test('collectives of a one-worker cluster: mean, pieces, gather, checks; no tens
   const r = collectiveReplicas(c, { checkEvery: 0 });
   assert.equal(r.any(false), false);
   assert.equal(r.any(true), true);
+  const summed = r.sum(a);
+  assert.deepEqual(summed.shape, [2, 2]);
+  assert.deepEqual(Array.from(summed.dataSync()), [1, 2, 3, 4]);
+  summed.dispose();
   assert.equal(tf.memory().numTensors, before);
   assert.ok(c.issued >= 8);
   assert.deepEqual(c.unhealthyPeers(), []);

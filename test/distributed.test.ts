@@ -100,6 +100,40 @@ test('DBN (BatchNorm) on two workers: the loss falls and the replicas stay ident
   assert.doesNotMatch(r.stderr, /drifted/);
 });
 
+test('DBN with synchronised BatchNorm on two workers takes the step of one process on the global batch', { skip: unavailable }, async () => {
+  // One plain SGD step with lr 1, so a weight's change is its gradient. Through BatchNorm over
+  // 1×16 values per channel (the 4×4 stages of a 32×32 frame) float32 rounding is amplified to
+  // ~0.1 % of the gradient whatever the code path (the fused op against tfjs ops differ as
+  // much), so the updates are compared by their relative distance, against per-replica BatchNorm.
+  const step = (lr: number) => ['--quiet', '--set', 'run={"iterations":1}', '--set', 'checkpoint.every=1', '--set', 'validation.every=1', '--set', `optimizer={"type":"sgd","lr":${lr}}`];
+  const dirs = { initial: tempDir(), single: tempDir(), synced: tempDir(), perReplica: tempDir() };
+  const runs = [
+    cli([DBN, '--work-dir', dirs.initial, ...step(0)]),
+    cli([DBN, '--work-dir', dirs.single, ...step(1)]),
+    cli([DBN, '--work-dir', dirs.synced, ...step(1), '--set', 'syncBatchNorm=true', '--nproc', '2']),
+  ];
+  for (const r of runs) assert.equal(await r.exit, 0, r.stderr);
+  const perReplica = cli([DBN, '--work-dir', dirs.perReplica, ...step(1), '--nproc', '2']);
+  assert.equal(await perReplica.exit, 0, perReplica.stderr);
+  const [w0, w1, ws, wp] = [dirs.initial, dirs.single, dirs.synced, dirs.perReplica].map((d) => weights(path.join(d, 'checkpoints', 'iter_00000001')));
+  const params = Object.keys(w1!).filter((k) => !/running_|num_batches/.test(k));
+  /** ‖update(run) - update(single)‖ / ‖update(single)‖ over all parameters. */
+  const distance = (w: typeof w1) => {
+    let [num, den] = [0, 0];
+    for (const k of params) {
+      const [a, b, c] = [w0![k]!.data, w1![k]!.data, w![k]!.data] as Float32Array[];
+      for (let i = 0; i < a!.length; i++) [num, den] = [num + (c![i]! - b![i]!) ** 2, den + (b![i]! - a![i]!) ** 2];
+    }
+    return Math.sqrt(num / den);
+  };
+  const varianceGap = (w: typeof w1) => Math.max(...Object.keys(w1!).filter((k) => k.endsWith('running_var')).flatMap((k) => Array.from(w![k]!.data as Float32Array, (v, i) => Math.abs(v - (w1![k]!.data as Float32Array)[i]!))));
+  const [synced, separate] = [distance(ws), distance(wp)];
+  assert.ok(synced < 0.02, `synchronised: the update differs from one process's by ${synced} of its size`);
+  assert.ok(separate > 0.2, `per-replica BatchNorm should take another step (${separate})`);
+  assert.ok(varianceGap(ws) < 1e-5, `running variance differs by ${varianceGap(ws)}`);
+  assert.ok(varianceGap(wp) > 1e-3, `per-replica running variance should differ (${varianceGap(wp)})`);
+});
+
 test('killing one of two workers ends the other with an error naming it; the last checkpoint resumes on one process', { skip: unavailable }, async () => {
   const wd = tempDir();
   const [p0, p1] = await freePorts(2);

@@ -2,10 +2,10 @@
 // PyTorch's definitions (NHWC data, HWIO weights), and against tf.conv2d on a padded input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../src/runtime/index.ts';
+import { tf, isNative } from '../src/runtime/index.ts';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { conv2d, convTranspose2d } from '../src/nn/conv.ts';
-import { setConvBandBytes } from '../src/nn/conv-native.ts';
+import { setForwardConvOp } from '../src/nn/conv-native.ts';
 import { Rng } from '../src/util/rng.ts';
 import { maxAbsDiff } from './helpers/fixtures.ts';
 
@@ -146,31 +146,35 @@ test('convTranspose2d matches the scatter definition (padding, output_padding)',
   }
 });
 
-test('large convolutions run in row bands with the same result (forward, gradients, any stride and padding)', () => {
+test('forward convolutions by the generic Conv op and by Conv2D agree (forward, gradients, strides, paddings, transposed)', { skip: isNative() ? false : 'native backend only' }, () => {
   const rng = Rng.seeded(11);
   const rand = (shape: number[]) => tf.tensor(rng.uniformArray(shape.reduce((a, b) => a * b, 1), -1, 1), shape);
-  for (const [stride, padding] of [[1, 2], [2, 1], [1, 0], [2, [2, 0, 1, 3]]] as const) {
+  const cases = [[1, 2, 5], [2, 1, 5], [1, 0, 3], [2, [2, 0, 1, 3], 5], [2, 0, 2], [1, 1, 3]] as const;
+  for (const [stride, padding, k] of cases) {
     const x = rand([2, 23, 17, 3]) as Tensor4D;
-    const w = rand([5, 5, 3, 4]);
+    const w = rand([k, k, 3, 4]);
     const b = rand([4]);
+    const wt = rand([k, k, 4, 3]);
     const run = () => {
       const y = conv2d(x, w, b, { stride, padding: padding as never });
       const g = tf.grads((xi: Tensor, wi: Tensor) => tf.sum(tf.square(conv2d(xi as Tensor4D, wi, b, { stride, padding: padding as never }))))([x, w]);
-      const out = [y, ...g].map((t) => t.dataSync() as Float32Array);
-      tf.dispose([y, ...g]);
+      const p = typeof padding === 'number' ? padding : 1;
+      const gt = tf.grads((xi: Tensor, wi: Tensor) => tf.sum(tf.square(convTranspose2d(xi as Tensor4D, wi, null, { stride, padding: p, outputPadding: stride - 1 }))))([x, wt]);
+      const out = [y, ...g, ...gt].map((t) => t.dataSync() as Float32Array);
+      tf.dispose([y, ...g, ...gt]);
       return out;
     };
-    const whole = run();
-    const before = tf.memory().numTensors;
-    // A band of one or two output rows.
-    const previous = setConvBandBytes(2 * 17 * 25 * 3 * 4 * 2);
+    const previous = setForwardConvOp('Conv2D');
     try {
-      const banded = run();
+      const reference = run();
+      setForwardConvOp('Conv');
+      const before = tf.memory().numTensors;
+      const generic = run();
       assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-      banded.forEach((v, i) => assert.ok(maxAbsDiff(v, whole[i]!) < 1e-4, `stride ${stride}, padding ${JSON.stringify(padding)}: output ${i} differs`));
+      generic.forEach((v, i) => assert.ok(maxAbsDiff(v, reference[i]!) < 1e-4, `k${k} stride ${stride}, padding ${JSON.stringify(padding)}: output ${i} differs`));
     } finally {
-      setConvBandBytes(previous);
+      setForwardConvOp(previous);
     }
-    tf.dispose([x, w, b]);
+    tf.dispose([x, w, b, wt]);
   }
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../src/runtime/index.ts';
 import type { Tensor, Variable } from '@tensorflow/tfjs';
-import { batchNorm } from '../src/nn/norm.ts';
+import { batchNorm, withSyncBatchNorm, type ReplicaSums } from '../src/nn/norm.ts';
 import type { BatchNormState } from '../src/nn/norm.ts';
 import { Rng } from '../src/util/rng.ts';
 import { checkGradients } from './helpers/gradcheck.ts';
@@ -118,4 +118,50 @@ test('batchNorm training gradients wrt x, weight and bias (finite differences)',
   tf.dispose([x, w, b, x2]);
   disposeState(s);
   disposeState(s2);
+});
+
+/** Replica sums of a world whose `size` replicas all hold this process's shard; counts the collectives. */
+function mirroredReplicas(size: number): ReplicaSums & { calls: number } {
+  return {
+    size,
+    calls: 0,
+    sum(x) {
+      this.calls++;
+      return tf.mul(x, size);
+    },
+  };
+}
+
+test('synchronised batchNorm: global statistics, PyTorch running update over the global count, gradients, three collectives', () => {
+  const shape = [2, 3, 4, 5];
+  const c = 5;
+  const x = rnd(shape, 21, -2, 3);
+  const w = rnd([c], 22, 0.5, 1.5);
+  const b = rnd([c], 23);
+  const [plain, synced] = [state(c, 24), state(c, 24)];
+  const rv0 = synced.runningVar.dataSync().slice();
+  const rm0 = synced.runningMean.dataSync().slice();
+  const replicas = mirroredReplicas(2);
+  const f = (s: BatchNormState) => (xi: Tensor, wi: Tensor, bi: Tensor) => tf.sum(tf.mul(batchNorm(xi, wi, bi, s, { training: true, eps: 1e-3, momentum: 0.2 }), tf.linspace(-1, 1, c)));
+  const before = tf.memory().numTensors;
+  const gPlain = tf.grads(f(plain))([x, w, b]);
+  const gSync = withSyncBatchNorm(replicas, () => tf.grads(f(synced))([x, w, b]));
+  assert.equal(tf.memory().numTensors, before + 6, 'only the gradients are left');
+  // Two replicas with identical shards: the global statistics are the local ones, so the
+  // gradients equal one process's; the running variance is unbiased over the global count 2n.
+  gPlain.forEach((g, i) => assertClose(gSync[i]!.dataSync(), g.dataSync(), 1e-4, `gradient ${i}`));
+  assert.equal(replicas.calls, 3, 'mean, variance, then the two gradient sums in one');
+  const { mean, variance, n } = stats(x.dataSync() as Float32Array, c);
+  assertClose(synced.runningMean.dataSync(), mean.map((m, k) => 0.8 * rm0[k]! + 0.2 * m), 1e-5, 'running_mean');
+  assertClose(synced.runningVar.dataSync(), variance.map((v, k) => 0.8 * rv0[k]! + 0.2 * v * ((2 * n) / (2 * n - 1))), 1e-5, 'running_var');
+  assert.equal(synced.numBatchesTracked.dataSync()[0], 4);
+  // Outside withSyncBatchNorm, batchNorm is per replica again.
+  tf.dispose(tf.grads(f(synced))([x, w, b]));
+  assert.equal(replicas.calls, 3);
+  const single = state(c, 25);
+  gradCheck('synchronised batchNorm, one replica', (a, k, o) => withSyncBatchNorm(mirroredReplicas(1), () => batchNorm(a, k!, o!, single, { training: true, eps: 1e-3 })), [x, w, b], 1e-2, 1e-2);
+  disposeState(single);
+  tf.dispose([x, w, b, ...gPlain, ...gSync]);
+  disposeState(plain);
+  disposeState(synced);
 });

@@ -79,6 +79,7 @@ const ExperimentFields = withDefaults(
       strategy: componentCodec('strategy'),
       clipGradNorm: PositiveNumber,
       ema: withDefaults(strict({ decay: Probability }), { decay: 0.999 }),
+      syncBatchNorm: Bool,
     },
     'experiment',
   ),

@@ -122,6 +122,7 @@ export function collectiveReplicas(c: Collective, opts: ReplicaOptions): Replica
     size: c.size,
     checkEvery: opts.checkEvery,
     mean: (tensors) => meanOf(c, tensors),
+    sum: (x) => tf.tidy(() => tf.reshape(allReduceFlat(c, tf.reshape(x, [-1]), 'sum'), x.shape)),
     any(flag) {
       const x = tf.tensor1d([flag ? 1 : 0]);
       const y = c.allReduce(x, 'max');

@@ -92,7 +92,7 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
       ...(val ? { val } : {}),
       batchSize: exp.data.batchSize,
       valBatchSize: exp.data.valBatchSize,
-      ...(opts.replicas ? { replicas: opts.replicas } : {}),
+      ...(opts.replicas ? { replicas: opts.replicas, syncBatchNorm: exp.syncBatchNorm ?? false } : {}),
       run: exp.run.epochs !== undefined ? { unit: 'epoch', length: exp.run.epochs } : { unit: 'iteration', length: exp.run.iterations! },
     });
   } catch (err) {

@@ -17,6 +17,8 @@ export interface Replicas {
    * the same order). Returns new tensors; the inputs are left alone.
    */
   mean(tensors: readonly Tensor[]): Tensor[];
+  /** The element-wise sum over replicas of `x` (synchronised BatchNorm's statistics). A new tensor. */
+  sum(x: Tensor): Tensor;
   /** True on every replica when it is true on any. */
   any(flag: boolean): boolean;
   /** Every replica's JSON-serialisable value, by rank. */

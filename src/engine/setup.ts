@@ -50,6 +50,8 @@ export interface TrainSetupParts {
   readonly run: { readonly unit: 'epoch' | 'iteration'; readonly length: number };
   /** The other replicas of a data-parallel run (absent: a single-process run). */
   readonly replicas?: Replicas;
+  /** With `replicas`: BatchNorm's training statistics over the global batch (synchronised BatchNorm). */
+  readonly syncBatchNorm?: boolean;
   /** Releases what the setup holds besides tensors (loader worker threads). */
   readonly close?: () => Promise<void>;
 }

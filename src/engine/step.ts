@@ -8,6 +8,7 @@ import type { LossTerm, TrainSetup } from './setup.ts';
 import type { Pair, Recurrence } from './strategy.ts';
 import { clipGradNorm } from '../optim/clip.ts';
 import { averageStep } from './replicas.ts';
+import { withSyncBatchNorm } from '../nn/norm.ts';
 
 export interface StepResult {
   readonly loss: number;
@@ -39,11 +40,13 @@ function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readon
   let value: Scalar | undefined;
   let grads: Record<string, Tensor> = {};
   try {
-    const r = tf.variableGrads(() => {
-      const { total, parts } = lossTerms(loss, forward(), rng);
-      partsTensor = tf.keep(tf.stack(parts));
-      return total;
-    }, vars);
+    const gradients = () =>
+      tf.variableGrads(() => {
+        const { total, parts } = lossTerms(loss, forward(), rng);
+        partsTensor = tf.keep(tf.stack(parts));
+        return total;
+      }, vars);
+    const r = setup.replicas && setup.syncBatchNorm ? withSyncBatchNorm(setup.replicas, gradients) : gradients();
     value = r.value;
     // variableGrads keys by variable name; the optimiser expects parameter names.
     const byVar = new Map(Object.entries(model.params).map(([name, v]) => [v.name, name]));

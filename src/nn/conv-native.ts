@@ -86,11 +86,10 @@ function withBias(k: Kernel, x: Tensor, w: Tensor, bias: Tensor | null): Tensor4
  */
 export function nativeConv(x: Tensor4D, w: Tensor4D, bias: Tensor | null, stride: Stride, p: Pads): Tensor4D {
   const { mode, eff } = paddingMode([x.shape[1], x.shape[2]], [w.shape[0], w.shape[1]], stride, p);
-  const attrs = convAttrs(stride, mode, eff);
-  const back = mode === 'EXPLICIT' ? convAttrs(stride, 'VALID', eff) : attrs;
+  const back = convAttrs(stride, mode === 'EXPLICIT' ? 'VALID' : mode, eff);
   return withBias(
     {
-      forward: (xi, wi) => ({ y: convForward(xi, wi, stride, eff, attrs), saved: [xi, wi] }),
+      forward: (xi, wi) => ({ y: convOp(xi, wi, stride, mode, eff), saved: [xi, wi] }),
       backward: (dy, [xs, ws]) => {
         const xp = mode === 'EXPLICIT' ? padNhwc(xs!, eff) : xs!;
         const dx = op('Conv2DBackpropInput', back, [int32(xp.shape), ws!, dy]);
@@ -102,47 +101,46 @@ export function nativeConv(x: Tensor4D, w: Tensor4D, bias: Tensor | null, stride
   );
 }
 
-let bandBytes = 256 * 2 ** 20;
+/** The op that runs forward convolutions: `Conv` (TensorFlow's generic convolution) or `Conv2D`. */
+export type ForwardConvOp = 'Conv' | 'Conv2D';
+
+let forwardOp: ForwardConvOp | undefined;
 
 /**
- * Sets the size of Conv2D's patch matrix (bytes) above which the forward pass runs in row bands;
- * returns the previous one. Exists for tests, which check banded against whole results.
+ * Chooses the op of forward convolutions (default: `Conv` on the CPU, `Conv2D` on a GPU);
+ * returns the previous choice. Exists for benchmarks and tests that compare the two.
  */
-export function setConvBandBytes(bytes: number): number {
-  const previous = bandBytes;
-  bandBytes = bytes;
+export function setForwardConvOp(choice: ForwardConvOp): ForwardConvOp {
+  const previous = forwardConvOp();
+  forwardOp = choice;
   return previous;
 }
 
+function forwardConvOp(): ForwardConvOp {
+  return (forwardOp ??= (nativeBackend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true ? 'Conv2D' : 'Conv');
+}
+
 /**
- * Conv2D's forward pass, in bands of output rows when one call's patch matrix (output pixels x
- * kh x kw x Cin floats) would exceed `bandBytes`: TensorFlow's CPU kernel becomes about 100x slower
- * past roughly 1 GB of it (a 5x5 convolution of 16 channels over a 1280x720 frame: 50 s instead
- * of 0.4 s). Each band reads its rows of the padded input plus the kernel's overlap, so the result
- * is the same.
+ * A forward convolution (NHWC, HWIO weights) with TensorFlow's padding mode. On the CPU the op
+ * is the generic `Conv`, which runs Eigen's spatial convolution: oneDNN rewrites `Conv2D` in
+ * eager mode to an im2col + GEMM primitive whose patch matrix (output pixels × kh·kw·Cin floats)
+ * makes it 1.5–3× slower at 3×3 and up to 100× slower on large frames, where its backward
+ * ops (`Conv2DBackpropInput`/`Filter`, kept) run oneDNN's direct convolution. 1×1 kernels,
+ * which need no patch matrix, stay `Conv2D`; so does a GPU (cuDNN).
  */
-function convForward(x: Tensor, w: Tensor, stride: Stride, eff: Pads, attrs: NativeAttr[]): Tensor {
-  const [n, h, wd, cin] = x.shape as [number, number, number, number];
-  const [kh, kw] = w.shape as [number, number];
-  const outH = Math.floor((h + eff[0] + eff[1] - kh) / stride[0]) + 1;
-  const outW = Math.floor((wd + eff[2] + eff[3] - kw) / stride[1]) + 1;
-  const rowBytes = n * outW * kh * kw * cin * 4;
-  if (rowBytes * outH <= bandBytes || outH < 2) return op('Conv2D', attrs, [x, w]);
-  const rows = Math.max(1, Math.floor(bandBytes / rowBytes));
-  const padded = padNhwc(x, eff);
-  const valid = convAttrs(stride, 'VALID', [0, 0, 0, 0]);
-  const parts: Tensor[] = [];
-  for (let r0 = 0; r0 < outH; r0 += rows) {
-    const r1 = Math.min(outH, r0 + rows);
-    const from = r0 * stride[0];
-    const band = tf.slice(padded, [0, from, 0, 0], [n, (r1 - 1) * stride[0] + kh - from, padded.shape[2]!, cin]);
-    parts.push(op('Conv2D', valid, [band, w]));
-    band.dispose();
-  }
-  const y = tf.concat(parts, 1);
-  tf.dispose(parts);
-  if (padded !== x) padded.dispose();
-  return y;
+function convOp(x: Tensor, w: Tensor, stride: Stride, mode: TfPadding, eff: Pads): Tensor {
+  if (forwardConvOp() === 'Conv2D' || w.shape[0]! * w.shape[1]! === 1) return op('Conv2D', convAttrs(stride, mode, eff), [x, w]);
+  const b = nativeBackend().binding;
+  return op('Conv', [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'strides', type: b.TF_ATTR_INT, value: [1, stride[0], stride[1], 1] },
+    { name: 'padding', type: b.TF_ATTR_STRING, value: mode },
+    { name: 'explicit_paddings', type: b.TF_ATTR_INT, value: mode === 'EXPLICIT' ? [0, 0, eff[0], eff[1], eff[2], eff[3], 0, 0] : [] },
+    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'CHANNELS_LAST' },
+    { name: 'dilations', type: b.TF_ATTR_INT, value: [1, 1, 1, 1] },
+    { name: 'batch_dims', type: b.TF_ATTR_INT, value: 1 },
+    { name: 'groups', type: b.TF_ATTR_INT, value: 1 },
+  ], [x, w]);
 }
 
 /**
@@ -241,7 +239,7 @@ export function nativeConvTranspose(
     return withBias(
       {
         forward: (xi, wi) => ({ y: op('Conv2DBackpropInput', attrs, [int32(yShape), wi, xi]), saved: [xi, wi] }),
-        backward: (dy, [xs, ws]) => [op('Conv2D', attrs, [dy, ws!]), op('Conv2DBackpropFilter', attrs, [dy, int32(ws!.shape), xs!])],
+        backward: (dy, [xs, ws]) => [convOp(dy, ws!, stride, mode, eff), op('Conv2DBackpropFilter', attrs, [dy, int32(ws!.shape), xs!])],
       },
       x, w, bias,
     );
@@ -263,7 +261,7 @@ export function nativeConvTranspose(
       },
       backward: (dy, [xs, ws]) => {
         const dyp = padRaw(dy, crop);
-        return [op('Conv2D', valid, [dyp, ws!]), op('Conv2DBackpropFilter', valid, [dyp, int32(ws!.shape), xs!])];
+        return [convOp(dyp, ws!, stride, 'VALID', crop), op('Conv2DBackpropFilter', valid, [dyp, int32(ws!.shape), xs!])];
       },
     },
     x, w, bias,

@@ -13,6 +13,34 @@ export interface BatchNormState {
 }
 
 /**
+ * Element-wise sums over the replicas of a data-parallel run, each holding an equal shard of the
+ * global batch: what synchronised BatchNorm needs.
+ */
+export interface ReplicaSums {
+  /** The number of replicas. */
+  readonly size: number;
+  /** The element-wise sum over replicas of `x` (same shape on each; every replica calls it in the same order). A new tensor. */
+  sum(x: Tensor): Tensor;
+}
+
+let synced: ReplicaSums | undefined;
+
+/**
+ * Runs `fn` with synchronised BatchNorm: training-mode batch statistics, and the sums their
+ * gradient needs, are taken over every replica's shard, so a replica normalises as one process
+ * over the global batch would. `fn` must hold the forward pass and its gradient.
+ */
+export function withSyncBatchNorm<T>(sums: ReplicaSums, fn: () => T): T {
+  const previous = synced;
+  synced = sums;
+  try {
+    return fn();
+  } finally {
+    synced = previous;
+  }
+}
+
+/**
  * Options of `batchNorm`: training or evaluation mode, the momentum of the running statistics (default
  * 0.1) and eps (default 1e-5).
  */
@@ -44,6 +72,11 @@ export function batchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
       const mean = reshapeTo(runningMean, [c]);
       const variance = reshapeTo(runningVar, [c]);
       return isNative() ? affineBatchNorm(x, mean, variance, offset, scale, eps) : tf.batchNorm(x, mean, variance, offset, scale, eps);
+    }
+    if (synced !== undefined) {
+      const y = syncTrainingBatchNorm(x, scale, offset, state, eps, momentum, synced);
+      if (numBatchesTracked !== undefined) numBatchesTracked.assign(numBatchesTracked.add(tf.scalar(1, 'int32')));
+      return y;
     }
     const n = x.size / c;
     if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input shape ${JSON.stringify(x.shape)}`);
@@ -112,6 +145,45 @@ function nativeTrainingBatchNorm(x: Tensor, scale: Tensor, offset: Tensor, state
   });
   const y = run(x4, scale, offset);
   return x.rank === 4 ? y : y.reshape(x.shape);
+}
+
+/**
+ * Training-mode BatchNorm over the global batch of `sums.size` replicas with equal shards of
+ * `n` values per channel (M = n·size): mean = Σx / M, then var = Σ(x - mean)² / M (two passes,
+ * as exact as one process's). With x̂ = (x - mean)·inv, the input gradient takes its two sums
+ * over all replicas too: dx = scale·inv·(dy - Σdy / M - x̂·Σ(dy·x̂) / M); dscale and doffset
+ * stay local (the replicas' gradients are averaged afterwards, like every parameter's).
+ */
+function syncTrainingBatchNorm(x: Tensor, scale: Tensor, offset: Tensor, state: BatchNormState, eps: number, momentum: number, sums: ReplicaSums): Tensor {
+  const c = x.shape[x.rank - 1]!;
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const count = (x.size / c) * sums.size;
+  if (count <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got ${count} over ${sums.size} replicas`);
+  const { runningMean, runningVar } = state;
+  const run = tf.customGrad((...args) => {
+    const [xi, si, oi, save] = args as [Tensor, Tensor, Tensor, (ts: Tensor[]) => void];
+    const mean = tf.div(sums.sum(tf.sum(xi, axes)), count);
+    const d = tf.sub(xi, mean);
+    const variance = tf.div(sums.sum(tf.sum(tf.square(d), axes)), count);
+    const inv = tf.rsqrt(tf.add(variance, eps));
+    const xhat = tf.mul(d, inv);
+    runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(reshapeTo(mean, runningMean.shape), momentum)));
+    runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(reshapeTo(variance, runningVar.shape), (momentum * count) / (count - 1))));
+    save([xhat, inv, si]);
+    return {
+      value: tf.add(tf.mul(xhat, si), oi),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [xh, iv, s] = saved as [Tensor, Tensor, Tensor];
+          const dOffset = tf.sum(dy, axes);
+          const dScale = tf.sum(tf.mul(dy, xh), axes);
+          const [allDy, allDyX] = tf.split(sums.sum(tf.concat([dOffset, dScale])), 2) as [Tensor, Tensor];
+          const centred = tf.sub(tf.sub(dy, tf.div(allDy, count)), tf.mul(xh, tf.div(allDyX, count)));
+          return [tf.mul(centred, tf.mul(s, iv)), dScale, dOffset];
+        }),
+    };
+  });
+  return run(x, scale, offset);
 }
 
 /**
