@@ -8,10 +8,11 @@
 //                                 [--no-original] [--stat median|min] [--omp-passive] [--json FILE]
 //
 // Each round runs, per model, `simdeblur bench --only models --models NAME --runs N` of this
-// checkout, then `python3 ref_bench.py NAME N` (../shared/reference/, see its README: it needs
-// Debian's python3-torch), then, with --baseline, the same bench of another checkout DIR (to
-// measure a change before/after in the same window; --no-original leaves the original out, and
-// the ratios are then ours / baseline). Every run is its own process, so each
+// checkout, then `python3 scripts/ref_bench.py NAME N` (the original PyTorch model of every
+// bench case but mscnn, some on CPU stand-ins for CUDA-only ops, see its header; it needs
+// ../shared/reference and Debian's python3-torch and python3-torchvision), then, with
+// --baseline, the same bench of another checkout DIR (to measure a change before/after in the
+// same window; --no-original leaves the original out, and the ratios are then ours / baseline). Every run is its own process, so each
 // peak RSS is that model's own. `--stat min` takes our rows' fastest run instead of their
 // median (steadier on a busy machine; ref_bench.py reports medians only, so use it with
 // --no-original). `--omp-passive` sets OMP_WAIT_POLICY=PASSIVE for the original: on a busy
@@ -28,11 +29,11 @@ import { parseArgs } from 'node:util';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    models: { type: 'string', default: 'dbn,nafnet-w64,dblrnet,strcnn,ifirnn,estrnn,srn,mimounet' },
+    models: { type: 'string', default: 'dbn,nafnet-w64,dblrnet,strcnn,ifirnn,estrnn,srn,mscnn,mimounet,restormer,edvr,cdvd-tsp,stfan-cell,stfan-20,pvdnet-large' },
     rounds: { type: 'string', default: '2' },
     runs: { type: 'string', default: '3' },
     baseline: { type: 'string' },
-    reference: { type: 'string', default: path.join(root, '..', 'shared', 'reference', 'ref_bench.py') },
+    reference: { type: 'string', default: path.join(root, 'scripts', 'ref_bench.py') },
     python: { type: 'string', default: '/usr/bin/python3' },
     json: { type: 'string' },
     'no-original': { type: 'boolean', default: false },
@@ -55,7 +56,7 @@ const withOriginal = !values['no-original'];
 if (values.stat !== 'median' && values.stat !== 'min') usage(`--stat: expected median or min, got ${values.stat}`);
 const [fwdKey, fbKey] = values.stat === 'min' ? ['forwardMinS', 'forwardBackwardMinS'] : ['forwardS', 'forwardBackwardS'];
 if (!withOriginal && !values.baseline) usage('--no-original needs --baseline: there is nothing to compare with');
-if (withOriginal && !fs.existsSync(values.reference)) usage(`--reference: ${values.reference} does not exist (the original's harness, ../shared/reference/ref_bench.py)`);
+if (withOriginal && !fs.existsSync(values.reference)) usage(`--reference: ${values.reference} does not exist (the original's harness, scripts/ref_bench.py)`);
 
 // The malloc setting of the reference README: page faults are costly here, and glibc's default
 // thresholds hand large buffers back to the kernel after every op.
@@ -107,7 +108,15 @@ for (let r = 0; r < rounds; r++) {
   for (const m of models) {
     for (const [side, run] of sides) {
       process.stderr.write(`[side-by-side] round ${r + 1}/${rounds} ${m} ${side} (${Math.round((Date.now() - started) / 1000)} s)\n`);
-      samples[m][side].push(run(m));
+      try {
+        samples[m][side].push(run(m));
+      } catch (err) {
+        // A model the original's harness cannot build (its code is not in the reference) gets
+        // no ratio; every other failure stops the run.
+        if (side !== 'original' || !/cannot be timed|not available/.test(String(err))) throw err;
+        process.stderr.write(`[side-by-side] ${m}: the original is not available: ${String(err).split('\n').pop()}\n`);
+        samples[m][side].push({ forwardS: NaN, forwardBackwardS: NaN, peakRssMb: NaN });
+      }
     }
   }
 }
@@ -120,7 +129,10 @@ const median = (xs) => {
 const med = (rows, key) => median(rows.map((row) => row[key]));
 const ratio = (a, b) => (b > 0 ? a / b : NaN);
 const fmt = (v, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '–');
-const geo = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+const geo = (xs) => {
+  const ok = xs.filter(Number.isFinite);
+  return Math.exp(ok.reduce((s, x) => s + Math.log(x), 0) / ok.length);
+};
 
 const cols = ['forwardS', 'forwardBackwardS', 'peakRssMb'];
 const lines = [];
