@@ -114,7 +114,7 @@ for (let r = 0; r < rounds; r++) {
         // A model the original's harness cannot build (its code is not in the reference) gets
         // no ratio; every other failure stops the run.
         if (side !== 'original' || !/cannot be timed|not available/.test(String(err))) throw err;
-        process.stderr.write(`[side-by-side] ${m}: the original is not available: ${String(err).split('\n').pop()}\n`);
+        process.stderr.write(`[side-by-side] ${m}: the original is not available: ${String(err).trim().split('\n').pop()}\n`);
         samples[m][side].push({ forwardS: NaN, forwardBackwardS: NaN, peakRssMb: NaN });
       }
     }
