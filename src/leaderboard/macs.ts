@@ -43,6 +43,7 @@ const prodBut = (s: Shape, drop: number): number => elems(s.slice(0, s.length - 
 export function tensorflowOpMacs(name: string, inputs: readonly Shape[], output: Shape, attrs: readonly Attr[] = []): number {
   const attr = (n: string) => attrs.find((a) => a.name === n)?.value === true;
   switch (name) {
+    case 'Conv':
     case 'Conv2D':
     case 'Conv3D':
       // filter [kh, kw, in/groups, out] (3-D: [kd, kh, kw, in, out]): each output takes kh·kw·in/groups.
