@@ -21,6 +21,7 @@ import { layerNorm } from '../nn/norm.ts';
 import { gelu } from '../nn/activations.ts';
 import { pixelShuffle, pixelUnshuffle } from '../nn/shuffle.ts';
 import { ones } from '../nn/init.ts';
+import { chain } from '../nn/chain.ts';
 import { makeModel } from './model.ts';
 import type { Model, ModelInput } from './model.ts';
 import { coversMap, localTransposedAttention, tlcOption, tlcWindow, type Window } from './tlc-ops.ts';
@@ -115,9 +116,13 @@ function transformerBlock(s: Scope, dim: number, heads: number, o: RestormerOpti
   const attn = mdta(s.child('attn'), dim, heads, o.bias, window);
   const norm2 = norm(s.child('norm2'), dim, o.layerNormType);
   const ffn = gdfn(s.child('ffn'), dim, o.ffnExpansionFactor, o.bias);
+  // Each half in its own scope, so its intermediates are freed when it returns instead of at the
+  // end of the model's tidy (what the backward pass reads is kept by the tape).
   return (p, x) => {
-    const y = tf.add(x, attn(p, norm1(p, x)));
-    return tf.add(y, ffn(p, norm2(p, y)));
+    const y = tf.tidy(() => tf.add(x, attn(p, norm1(p, x))));
+    const out = tf.tidy(() => tf.add(y, ffn(p, norm2(p, y))));
+    y.dispose();
+    return out;
   };
 }
 
@@ -126,7 +131,7 @@ function blocks(s: Scope, n: number, dim: number, heads: number, o: RestormerOpt
   // The network runs on multiples of 8 (three levels).
   const window = o.tlc === undefined ? null : tlcWindow(o.tlc, 8, level);
   const list = Array.from({ length: n }, (_, i) => transformerBlock(s.child(i), dim, heads, o, window));
-  return (p, x) => list.reduce((h, blk) => blk(p, h), x);
+  return (p, x) => chain(x, ...list.map((blk) => (h: Tensor) => blk(p, h)));
 }
 
 /** conv3×3 (C→C/2, no bias) + PixelUnshuffle(2): half the size, twice the channels. */
