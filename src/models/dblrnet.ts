@@ -12,6 +12,7 @@
 // that argument), and shapes are checked up front.
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
+import { chain } from '../nn/chain.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
 import { PositiveInt, strict } from '../config/codecs.ts';
 import { defineModel } from './define.ts';
@@ -44,7 +45,9 @@ function resBlock(s: Scope, c: number): Fn {
   const bn1 = batchNormLayer(s.child(1), { channels: c });
   const c2 = conv(3);
   const bn2 = batchNormLayer(s.child(4), { channels: c });
-  return (p, x, training) => tf.add(bn2(p, c2(p, relu(bn1(p, c1(p, x), training))), training), x);
+  // A scope per block: its intermediates are freed when it returns (the tape keeps what the
+  // backward pass reads).
+  return (p, x, training) => tf.tidy(() => tf.add(bn2(p, c2(p, relu(bn1(p, c1(p, x), training))), training), x));
 }
 
 function buildDblrnet(opts: DblrnetOptions, store: ParamStore): Model {
@@ -67,7 +70,7 @@ function buildDblrnet(opts: DblrnetOptions, store: ParamStore): Model {
     if (ch !== inChannels) throw new Error(`DBLRNet: input has ${ch} channels, the model was built for ${inChannels}`);
     const m = t - TEMPORAL_SHRINK;
     const l2 = relu(in2(p, relu(in0(p, input)))).reshape([b * m, h, w, c]);
-    const trunk = ln.reduce((x, blk) => blk(p, x, training), l2);
+    const trunk = chain(l2, ...ln.map((blk) => (h: Tensor) => blk(p, h, training)));
     const y = out4(p, relu(out2(p, relu(out0(p, tf.add(trunk, l2))))));
     return m === 1 ? y : y.reshape([b, m, h, w, 3]);
   };

@@ -11,6 +11,7 @@
 // model (derived from the build seed, advanced once per training call).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
+import { chain } from '../nn/chain.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
 import { NonNegInt, strict } from '../config/codecs.ts';
 import { defineModel } from './define.ts';
@@ -53,13 +54,15 @@ function basicConv(s: Scope, cin: number, cout: number, o: BasicConvOptions): Fn
 function resBlock(s: Scope, c: number): Fn {
   const a = basicConv(s.child('main').child(0), c, c, { k: 3, relu: true });
   const b = basicConv(s.child('main').child(1), c, c, { k: 3, relu: false });
-  return (p, x) => tf.add(x, b(p, a(p, x)));
+  // A scope per block: its intermediates are freed when it returns (the tape keeps what the
+  // backward pass reads).
+  return (p, x) => tf.tidy(() => tf.add(x, b(p, a(p, x))));
 }
 
 /** EBlock / DBlock: `numRes` ResBlocks under `<scope>.layers`. */
 function resStage(s: Scope, c: number, n: number): Fn {
   const list = Array.from({ length: n }, (_, i) => resBlock(s.child('layers').child(i), c));
-  return (p, x) => list.reduce((h, blk) => blk(p, h), x);
+  return (p, x) => chain(x, ...list.map((blk) => (h: Tensor) => blk(p, h)));
 }
 
 /** Shallow convolution module: features of a downscaled image, concatenated after it. */

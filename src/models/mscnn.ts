@@ -11,6 +11,7 @@
 // level exactly half the size of the previous one).
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../runtime/index.ts';
+import { chain } from '../nn/chain.ts';
 import type { ParamStore, Params, Scope } from '../nn/params.ts';
 import { NonNegInt, PositiveInt, strict } from '../config/codecs.ts';
 import { defineModel } from './define.ts';
@@ -41,7 +42,9 @@ function conv(s: Scope, cin: number, cout: number, k: number): Fn {
 function resBlock(s: Scope, c: number, k: number): Fn {
   const a = conv(s.child('body').child(0), c, c, k);
   const b = conv(s.child('body').child(2), c, c, k);
-  return (p, x) => tf.add(x, b(p, relu(a(p, x))));
+  // A scope per block: its intermediates are freed when it returns (the tape keeps what the
+  // backward pass reads).
+  return (p, x) => tf.tidy(() => tf.add(x, b(p, relu(a(p, x)))));
 }
 
 /** One level's network: conv in, resblocks, conv out, all under `body.<i>`. */
@@ -50,7 +53,7 @@ function resNet(s: Scope, cin: number, cout: number, o: MscnnOptions): Fn {
   const head = conv(body.child(0), cin, o.numFeats, o.kernelSize);
   const blocks = Array.from({ length: o.numResblocks }, (_, i) => resBlock(body.child(i + 1), o.numFeats, o.kernelSize));
   const tail = conv(body.child(o.numResblocks + 1), o.numFeats, cout, o.kernelSize);
-  return (p, x) => tail(p, blocks.reduce((h, blk) => blk(p, h), head(p, x)));
+  return (p, x) => chain(x, (h) => head(p, h), ...blocks.map((blk) => (h: Tensor) => blk(p, h)), (h) => tail(p, h));
 }
 
 /** conv (C→4C) + PixelShuffle(2): a coarse output brought to the next finer size. */
