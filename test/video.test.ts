@@ -154,8 +154,9 @@ test('decodeVideo: a consumer that stops early leaves no ffmpeg running', async 
       if (++seen === 2) break;
     }
     assert.ok(child?.pid !== undefined);
-    // The generator's clean-up has already waited for the exit: killed, not finished.
-    assert.equal(child.signalCode, 'SIGKILL');
+    // The generator's clean-up has already waited for the exit: ffmpeg is gone, killed, or ended
+    // on its own by the closed pipe when that came first (a race on a loaded machine).
+    assert.ok(child.signalCode !== null || child.exitCode !== null, 'ffmpeg had not ended when the loop returned');
     assert.throws(() => process.kill(child!.pid!, 0), (e: NodeJS.ErrnoException) => e.code === 'ESRCH');
 
     // A consumer that throws: same.
