@@ -28,6 +28,18 @@ export const DEBLUR_USAGE = `usage: simdeblur deblur INPUT... --out DIR
 
 const RECIPE = /\.[cm]?[jt]sx?$/;
 
+/** The options that choose the model and how frames are tiled, shared with `simdeblur web`. */
+export const MODEL_SOURCE_OPTIONS = {
+  checkpoint: { type: 'string' },
+  model: { type: 'string' },
+  weights: { type: 'string' },
+  key: { type: 'string' },
+  set: { type: 'string', multiple: true, default: [] as string[] },
+  ema: { type: 'boolean', default: false },
+  tile: { type: 'string' },
+  overlap: { type: 'string' },
+} as const;
+
 export async function deblurCommand(args: string[]): Promise<number> {
   const { values: v, positionals } = parseCommandLine(
     {
@@ -35,16 +47,9 @@ export async function deblurCommand(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         out: { type: 'string' },
-        checkpoint: { type: 'string' },
-        model: { type: 'string' },
-        weights: { type: 'string' },
-        key: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
-        tile: { type: 'string' },
-        overlap: { type: 'string' },
+        ...MODEL_SOURCE_OPTIONS,
         tlc: { type: 'boolean', default: false },
         'tlc-size': { type: 'string' },
-        ema: { type: 'boolean', default: false },
         gt: { type: 'string' },
         'side-by-side': { type: 'boolean', default: false },
         frames: { type: 'boolean', default: false },

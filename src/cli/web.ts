@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from './exit.ts';
 import { intOption, parseCommandLine } from './args.ts';
+import { MODEL_SOURCE_OPTIONS } from './deblur.ts';
 
 export const WEB_USAGE = `usage: simdeblur web --out DIR [model] [--tile N [--overlap M]]
        simdeblur web --serve [--port P] [--out DIR] [model] [--tile N [--overlap M]]
@@ -29,14 +30,7 @@ export async function webCommand(args: string[]): Promise<number> {
         out: { type: 'string' },
         serve: { type: 'boolean', default: false },
         port: { type: 'string' },
-        checkpoint: { type: 'string' },
-        model: { type: 'string' },
-        weights: { type: 'string' },
-        key: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
-        ema: { type: 'boolean', default: false },
-        tile: { type: 'string' },
-        overlap: { type: 'string' },
+        ...MODEL_SOURCE_OPTIONS,
       },
     },
     WEB_USAGE,
