@@ -5,7 +5,7 @@
 //
 //   node scripts/side-by-side.mjs [--models dbn,nafnet-w64,...] [--rounds 2] [--runs 3]
 //                                 [--baseline DIR] [--reference FILE] [--python /usr/bin/python3]
-//                                 [--no-original] [--stat median|min] [--omp-passive] [--json FILE]
+//                                 [--no-original] [--stat median|min] [--omp-passive] [--graph] [--json FILE]
 //
 // Each round runs, per model, `simdeblur bench --only models --models NAME --runs N` of this
 // checkout, then `python3 scripts/ref_bench.py NAME N` (the original PyTorch model of every
@@ -19,7 +19,8 @@
 // machine PyTorch's spinning OpenMP threads lose their time slices and it runs 3-20× slower
 // than in a quiet window (TensorFlow's pool degrades far less); say so when reporting. Both sides get 2 threads and the same malloc setting. Per side,
 // the median over rounds is reported. Progress goes to stderr; the table to stdout; --json also
-// writes every raw row.
+// writes every raw row. `--graph` runs our side's models as graph functions (`bench --graph`);
+// a --baseline checkout still runs op by op, so `--graph --baseline .` compares the two ways.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'no-original': { type: 'boolean', default: false },
     stat: { type: 'string', default: 'median' },
     'omp-passive': { type: 'boolean', default: false },
+    graph: { type: 'boolean', default: false },
   },
 });
 /** A bad option: say which, and stop with the usage exit status. */
@@ -84,8 +86,8 @@ function lastJson(cmd, args, cwd, key, extraEnv = {}) {
   return rows[rows.length - 1];
 }
 
-const ours = (dir, model) => {
-  const row = lastJson(process.execPath, [path.join(dir, 'bin', 'simdeblur.mjs'), 'bench', '--only', 'models', '--models', model, '--runs', String(runs)], dir, 'forwardS');
+const ours = (dir, model, graph = false) => {
+  const row = lastJson(process.execPath, [path.join(dir, 'bin', 'simdeblur.mjs'), 'bench', '--only', 'models', '--models', model, '--runs', String(runs), ...(graph ? ['--graph'] : [])], dir, 'forwardS');
   return { forwardS: row[fwdKey], forwardBackwardS: row[fbKey], peakRssMb: row.peakRssMb, peakTensorMb: row.peakTensorMb };
 };
 const original = (model) => {
@@ -94,7 +96,7 @@ const original = (model) => {
 };
 
 const sides = [
-  ['ours', (m) => ours(root, m)],
+  ['ours', (m) => ours(root, m, values.graph)],
   ...(withOriginal ? [['original', original]] : []),
   ...(values.baseline ? [['baseline', (m) => ours(path.resolve(values.baseline), m)]] : []),
 ];

@@ -122,8 +122,8 @@ test("the patch applies to the installed binding's sources once, and names the f
   const src = { header: read('binding/tfjs_backend.h'), binding: read('binding/tfjs_binding.cc'), gyp: read('binding.gyp') };
   const p = patchBindingSources(src);
   assert.match(p.header, /TFE_Context \*collective_context\(\) \{ return tfe_context_; \}/);
-  assert.match(p.binding, /RegisterCollectiveOps\(env, exports\);\n {2}return exports;/);
-  assert.match(p.gyp, /'binding\/tfjs_binding.cc',\n\s+'binding\/tfjs_collective.cc'/);
+  assert.match(p.gyp, /'binding\/tfjs_binding.cc',\n\s+'binding\/tfjs_collective.cc',\n\s+'binding\/tfjs_graph.cc'/);
+  assert.match(p.binding, /RegisterCollectiveOps\(env, exports\);\n {2}RegisterGraphFunctions\(env, exports\);\n {2}return exports;/);
   assert.throws(() => patchBindingSources(p), PatchError);
   assert.throws(() => patchBindingSources({ ...src, gyp: '{}' }), (e: Error) => e instanceof PatchError && /^binding.gyp: expected exactly one occurrence/.test(e.message));
 });
@@ -227,7 +227,7 @@ test('a binding whose sources the patch does not fit keeps its addon, and the re
   });
   assert.equal(r.ok, false);
   assert.equal(fs.readFileSync(addon, 'utf8'), 'the stock addon');
-  assert.match(lines.at(-1)!, /collective ops \(distributed training\) unavailable: binding\.gyp: expected exactly one occurrence/);
+  assert.match(lines.at(-1)!, /collective ops and graph functions \(distributed training, graph steps\) unavailable: binding\.gyp: expected exactly one occurrence/);
   assert.match(collectiveFailure(cache, 'cpu', '0.0.0-test')!, /binding\.gyp: expected exactly one occurrence/);
   assert.deepEqual(fs.readdirSync(collectiveCacheDir(cache, 'cpu', '0.0.0-test')), [FAILURE_FILE]);
 });

@@ -17,16 +17,19 @@ const HEIGHT = 720;
 const FRAMES = 4;
 const BIN = fileURLToPath(new URL('../../bin/simdeblur.mjs', import.meta.url));
 
-/** A configuration measured: model, and tiling (none = whole frame). */
+/** A configuration measured: model, tiling (none = whole frame), and op by op (`--eager`) or as graph functions (the default). */
 export interface DeblurBenchCase {
   readonly model: keyof typeof DEMO_MODELS;
   readonly tile?: { readonly tile: number; readonly overlap: number };
+  readonly eager?: boolean;
 }
 
 export const deblurBenchCases: readonly DeblurBenchCase[] = [
   { model: 'image' },
+  { model: 'image', eager: true },
   { model: 'image', tile: { tile: 256, overlap: 32 } },
   { model: 'video' },
+  { model: 'video', eager: true },
   { model: 'video', tile: { tile: 256, overlap: 32 } },
 ];
 
@@ -50,6 +53,7 @@ export async function* deblurBenchRows(cases: readonly DeblurBenchCase[] = deblu
       const weights = path.join(shippedWeightsDir(), DEMO_MODELS[c.model]);
       const args = [BIN, 'deblur', frames, '--out', path.join(root, `out${i}`), '--checkpoint', weights, '--json'];
       if (c.tile) args.push('--tile', String(c.tile.tile), '--overlap', String(c.tile.overlap));
+      if (c.eager) args.push('--eager');
       const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
       const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { msPerFrame: number; peakRssMb: number; frames: number };
       yield {
@@ -57,6 +61,7 @@ export async function* deblurBenchRows(cases: readonly DeblurBenchCase[] = deblu
         model: DEMO_MODELS[c.model],
         size: `${WIDTH}x${HEIGHT}`,
         mode: c.tile ? `tile ${c.tile.tile} overlap ${c.tile.overlap}` : 'whole',
+        execution: c.eager ? 'eager' : 'graph',
         frames: summary.frames,
         msPerFrame: Math.round(summary.msPerFrame),
         // Comparable across frame sizes: flat when the cost grows with the pixel count.

@@ -24,6 +24,7 @@ import { charbonnier } from '../losses/index.ts';
 import { time, peakRssMb } from './timing.ts';
 import { traceOps } from './op-trace.ts';
 import { round } from './conv.ts';
+import { GraphCache } from '../runtime/graph-cache.ts';
 
 /** A model with its own way of being driven, for steps other than `apply` on the input(s). */
 export interface BenchSubject {
@@ -103,23 +104,35 @@ export interface PreparedModelCase {
   readonly dispose: () => void;
 }
 
-/** Builds a case's model, random inputs and fixed random targets (shaped as the outputs). */
-export function prepareModelCase(c: ModelBenchCase): PreparedModelCase {
+/**
+ * Builds a case's model, random inputs and fixed random targets (shaped as the outputs). With
+ * `graph`, each pass runs as a graph function, traced on its first call.
+ */
+export function prepareModelCase(c: ModelBenchCase, opts: { readonly graph?: boolean } = {}): PreparedModelCase {
   const { model, run } = subject(c.build());
   const [lo, hi] = c.range ?? [0, 1];
   const inputs = c.input.map((shape, i) => tf.randomUniform([...shape], lo, hi, 'float32', 3 + i));
   const loss = charbonnier();
   const gts = tf.tidy(() => asList(run(model.params, inputs, false)).map((o) => tf.randomUniform(o.shape, lo, hi, 'float32', 4)));
   const vars = Object.values(model.params) as Variable[];
+  const forward = () => tf.tidy(() => asList(run(model.params, inputs, false)));
+  const forwardBackward = () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.addN(asList(run(model.params, inputs, true)).map((o, i) => loss(gts[i]!, o))) as Scalar, vars);
+      return [value, ...Object.values(grads)];
+    });
+  const graphs = opts.graph ? new GraphCache() : undefined;
+  const graphed = (key: string, pass: () => Tensor[]) => () => {
+    const r = graphs!.run(key, [...inputs, ...gts, ...vars, ...Object.values(model.buffers)], () => ({ outputs: pass(), meta: null }));
+    if ('refused' in r) throw new Error(`bench ${c.name}: the ${key} pass cannot run as a graph function: ${r.refused}`);
+    return r.outputs;
+  };
   return {
     model,
-    forward: () => tf.tidy(() => asList(run(model.params, inputs, false))),
-    forwardBackward: () =>
-      tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.addN(asList(run(model.params, inputs, true)).map((o, i) => loss(gts[i]!, o))) as Scalar, vars);
-        return [value, ...Object.values(grads)];
-      }),
+    forward: graphs ? graphed('forward', forward) : forward,
+    forwardBackward: graphs ? graphed('forward+backward', forwardBackward) : forwardBackward,
     dispose: () => {
+      graphs?.dispose();
       tf.dispose([...inputs, ...gts]);
       model.dispose();
     },
@@ -134,19 +147,22 @@ const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
  * (`peakTensorMb`, the model's own, exact); `peakRssMb` is the process's peak so far, the
  * model's own only when it is the first row of its process (`bench --models NAME`).
  */
-export async function benchModel(c: ModelBenchCase, opts: { warmup: number; runs: number }): Promise<Record<string, unknown>> {
-  const run = prepareModelCase(c);
+export async function benchModel(c: ModelBenchCase, opts: { warmup: number; runs: number; graph?: boolean }): Promise<Record<string, unknown>> {
+  const run = prepareModelCase(c, { graph: opts.graph === true });
+  // The traced first run is a warm-up; a graph function's first run also instantiates it.
+  const warmup = opts.graph ? opts.warmup : Math.max(0, opts.warmup - 1);
   try {
     const fwdPeak = await traceOps(run.forward);
-    const fwd = time(run.forward, { ...opts, warmup: Math.max(0, opts.warmup - 1) });
+    const fwd = time(run.forward, { ...opts, warmup });
     const fbPeak = await traceOps(run.forwardBackward);
-    const fb = time(run.forwardBackward, { ...opts, warmup: Math.max(0, opts.warmup - 1) });
+    const fb = time(run.forwardBackward, { ...opts, warmup });
     const batch = c.input[0]![0]!;
     return {
       bench: 'model',
       model: c.name,
       input: c.input,
       params: countParams(run.model),
+      execution: opts.graph ? 'graph' : 'eager',
       forwardS: round(fwd.medianMs / 1000, 4),
       forwardBackwardS: round(fb.medianMs / 1000, 4),
       // The least disturbed run: steadier than the median on a shared machine.

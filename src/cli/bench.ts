@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly only?: readonly string[];
   /** Model rows to run (default: all). */
   readonly models?: readonly string[];
+  /** Model rows: each pass as a graph function (src/runtime/graph-function.ts) instead of op by op. */
+  readonly graph?: boolean;
 }
 
 export type BenchRow = Record<string, unknown>;
@@ -31,7 +33,7 @@ const suites = new Map<string, BenchSuite>([
   [
     'models',
     async function* (_cal, opts) {
-      for (const c of modelBenchCases) if (!opts.models || opts.models.includes(c.name)) yield await benchModel(c, { warmup: 1, runs: opts.runs ?? 5 });
+      for (const c of modelBenchCases) if (!opts.models || opts.models.includes(c.name)) yield await benchModel(c, { warmup: 1, runs: opts.runs ?? 5, graph: opts.graph === true });
     },
   ],
   ['frame', (_cal, opts) => frameRows({ ...(opts.models ? { models: opts.models } : {}), ...(opts.runs === undefined ? {} : { runs: opts.runs }) })],

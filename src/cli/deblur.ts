@@ -12,7 +12,7 @@ import { formatDuration } from '../engine/hooks/progress.ts';
 
 export const DEBLUR_USAGE = `usage: simdeblur deblur INPUT... --out DIR
     [--checkpoint CKPT_DIR | RECIPE.ts --checkpoint CKPT_DIR | --model NAME [--set model.k=v]... --weights FILE [--key K]]
-    [--set key=value]... [--tile N [--overlap M]] [--tlc [--tlc-size N]] [--ema] [--gt DIR] [--side-by-side] [--frames] [--json]
+    [--set key=value]... [--tile N [--overlap M]] [--tlc [--tlc-size N]] [--ema] [--eager] [--gt DIR] [--side-by-side] [--frames] [--json]
 
   INPUT          image files (PNG, JPEG, WebP, TIFF), folders of frames, videos (.mp4 .mov .mkv .avi)
   --out DIR      outputs keep the input's name: DIR/<image>.png, DIR/<folder>/<frame>.png, DIR/<video>.mp4
@@ -21,6 +21,7 @@ export const DEBLUR_USAGE = `usage: simdeblur deblur INPUT... --out DIR
   --tlc          local instead of global pooling/attention (NAFNet, Restormer), window 1.5x the training crop
                  (the experiment's crop, or --tlc-size N)
   --ema          the exponential moving average of the weights (our checkpoints; params_ema of a .pth)
+  --eager        run the model op by op, not as one TensorFlow graph per window shape (traced on its first window)
   --gt DIR       PSNR/SSIM against sharp frames of the same names (DIR/<frame>.png or DIR/<input name>/<frame>.png)
   --side-by-side also write input | output (| gt) to DIR/side-by-side/
   --frames       videos: also keep the restored frames as PNGs in DIR/<video>/
@@ -49,6 +50,7 @@ export async function deblurCommand(args: string[]): Promise<number> {
         out: { type: 'string' },
         ...MODEL_SOURCE_OPTIONS,
         tlc: { type: 'boolean', default: false },
+        eager: { type: 'boolean', default: false },
         'tlc-size': { type: 'string' },
         gt: { type: 'string' },
         'side-by-side': { type: 'boolean', default: false },
@@ -147,7 +149,7 @@ export async function deblurCommand(args: string[]): Promise<number> {
       const from = chosen[i]!;
       let restorer = loaded.get(from);
       if (!restorer) {
-        restorer = loadRestorer(from, overrides.get(from));
+        restorer = loadRestorer(from, overrides.get(from), { graph: !v.eager });
         loaded.set(from, restorer);
         if (!v.json) process.stderr.write(`model: ${from.model.type} from ${from.label}${v.tlc ? ' (TLC)' : ''}\n`);
       }

@@ -28,10 +28,10 @@ commands:
                                         --weights: a .pth or .safetensors state dict instead of DIR's
   convert IN.pth --out OUT.safetensors [--key params_ema] [--ema]
                                         a PyTorch checkpoint's state dict as safetensors (docs/weights.md)
-  bench [--backends a,b] [--only conv,models,ops,loader,data-wait,optim,deblur,profile,frame] [--models dbn,edvr,...] [--runs N]
+  bench [--backends a,b] [--only conv,models,ops,loader,data-wait,optim,deblur,profile,frame] [--models dbn,edvr,...] [--runs N] [--graph]
                                         print benchmark rows as JSON lines (profile: time per op type;
                                         frame: demo models on 720p frames; both only when named;
-                                        docs/performance.md)
+                                        --graph: models run as graph functions; docs/performance.md)
   leaderboard [--protocol smoke|quick|standard|FILE.ts] [--models a,b,...|all] [--data DIR] [--out DIR] [--resume]
                                         train and evaluate models under one protocol: leaderboard.md, .html, .json
                                         (docs/leaderboard-guide.md)
@@ -81,13 +81,13 @@ const commands: Record<string, Command> = {
   async bench(args) {
     const { values } = parseArgs({
       args,
-      options: { backends: { type: 'string' }, only: { type: 'string' }, models: { type: 'string' }, runs: { type: 'string' } },
+      options: { backends: { type: 'string' }, only: { type: 'string' }, models: { type: 'string' }, runs: { type: 'string' }, graph: { type: 'boolean', default: false } },
     });
     const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
     const runs = values.runs === undefined ? undefined : Number(values.runs);
     if (runs !== undefined && !(Number.isInteger(runs) && runs > 0)) throw new UsageError(`--runs: expected a positive integer, got "${values.runs}"`);
     const { runBench } = await import('./bench.ts');
-    await runBench({ backends: list(values.backends), only: list(values.only), models: list(values.models), runs }, (row) => console.log(JSON.stringify(row)));
+    await runBench({ backends: list(values.backends), only: list(values.only), models: list(values.models), runs, graph: values.graph }, (row) => console.log(JSON.stringify(row)));
     return 0;
   },
 };

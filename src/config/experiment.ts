@@ -80,6 +80,7 @@ const ExperimentFields = withDefaults(
       clipGradNorm: PositiveNumber,
       ema: withDefaults(strict({ decay: Probability }), { decay: 0.999 }),
       syncBatchNorm: Bool,
+      graph: Bool,
     },
     'experiment',
   ),

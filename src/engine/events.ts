@@ -92,17 +92,20 @@ export interface CheckpointEvent extends Position {
 }
 
 /**
- * Emitted last, when the run completed its planned length or was stopped, with its total duration in
- * seconds.
+ * Something a person should know about the run that does not stop it: a diverging loss, or a
+ * step that runs eagerly although the experiment asked for graph steps.
  */
-/** Something a person should know about the run that does not stop it (e.g. a diverging loss). */
 export interface WarningEvent extends Position {
   readonly type: 'warning';
   readonly ctx: TrainContext;
-  readonly kind: 'divergence';
+  readonly kind: 'divergence' | 'graph';
   readonly message: string;
 }
 
+/**
+ * Emitted last, when the run completed its planned length or was stopped, with its total duration in
+ * seconds.
+ */
 export interface EndEvent extends Position {
   readonly type: 'end';
   readonly ctx: TrainContext;

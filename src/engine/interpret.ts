@@ -14,6 +14,7 @@ import type { Strategy } from './strategy.ts';
 import { trainSetup, type LossTerm, type TrainSetup } from './setup.ts';
 import { siblingModule } from '../util/module-url.ts';
 import type { Replicas } from './replicas.ts';
+import { GraphCache } from '../runtime/graph-cache.ts';
 
 /** Options of {@link interpret}. */
 export interface InterpretOptions {
@@ -93,6 +94,7 @@ export async function interpret(exp: Experiment, opts: InterpretOptions = {}): P
       batchSize: exp.data.batchSize,
       valBatchSize: exp.data.valBatchSize,
       ...(opts.replicas ? { replicas: opts.replicas, syncBatchNorm: exp.syncBatchNorm ?? false } : {}),
+      ...(exp.graph === true ? { graphSteps: new GraphCache() } : {}),
       run: exp.run.epochs !== undefined ? { unit: 'epoch', length: exp.run.epochs } : { unit: 'iteration', length: exp.run.iterations! },
     });
   } catch (err) {

@@ -10,6 +10,7 @@ import type { Model } from '../models/model.ts';
 import type { Strategy } from './strategy.ts';
 import type { Rng } from '../util/rng.ts';
 import type { Replicas } from './replicas.ts';
+import type { GraphCache } from '../runtime/graph-cache.ts';
 
 export type LossFn = (gt: Tensor, pred: Tensor, rng: Rng) => Scalar;
 
@@ -52,6 +53,8 @@ export interface TrainSetupParts {
   readonly replicas?: Replicas;
   /** With `replicas`: BatchNorm's training statistics over the global batch (synchronised BatchNorm). */
   readonly syncBatchNorm?: boolean;
+  /** With the experiment's `graph` key: the graph functions of its steps, by batch shape. */
+  readonly graphSteps?: GraphCache;
   /** Releases what the setup holds besides tensors (loader worker threads). */
   readonly close?: () => Promise<void>;
 }
@@ -68,7 +71,7 @@ export interface TrainSetup extends TrainSetupParts, AsyncDisposable {
 async function release(this: TrainSetupParts): Promise<void> {
   // Each part is released even when an earlier one fails; the first failure is reported.
   let failure: { error: unknown } | undefined;
-  for (const part of [this.model, this.optimizer, this.ema]) {
+  for (const part of [this.model, this.optimizer, this.ema, this.graphSteps]) {
     try {
       part?.dispose();
     } catch (error) {

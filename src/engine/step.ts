@@ -9,12 +9,15 @@ import type { Pair, Recurrence } from './strategy.ts';
 import { clipGradNorm } from '../optim/clip.ts';
 import { averageStep } from './replicas.ts';
 import { withSyncBatchNorm } from '../nn/norm.ts';
+import type { GraphCache } from '../runtime/graph-cache.ts';
 
 export interface StepResult {
   readonly loss: number;
   readonly terms: Record<string, number>;
   /** False when the loss was not finite and the update was skipped. */
   readonly applied: boolean;
+  /** With the experiment's `graph` key: why this step ran eagerly, the first time it is so. */
+  readonly graphRefused?: string;
 }
 
 /** Tensors of a batch: input `[B, T, H, W, C]`, ground truth `[B, Tgt, H, W, C]`. */
@@ -32,22 +35,53 @@ export function lossTerms(terms: readonly LossTerm[], pairs: readonly Pair[], rn
   return { total, parts };
 }
 
-/** One optimiser update on the loss of the pairs `forward` returns (called in the gradient scope). */
-function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readonly Pair[]): StepResult {
+/**
+ * The step's loss, terms and gradients (by variable name) through its graph function, or why it
+ * cannot have one. `gradients` must read only `inputs`, the parameters and the buffers.
+ */
+function graphGradients(steps: GraphCache, setup: TrainSetup, inputs: readonly Tensor[], gradients: () => { value: Scalar; parts: Tensor; grads: Record<string, Tensor> }) {
+  const { model } = setup;
+  const r = steps.run('step', [...inputs, ...Object.values(model.params), ...Object.values(model.buffers)], () => {
+    const g = gradients();
+    const names = Object.keys(g.grads);
+    return { outputs: [g.value, g.parts, ...names.map((n) => g.grads[n]!)], meta: names };
+  });
+  if ('refused' in r) return r;
+  const [value, parts, ...grads] = r.outputs;
+  return { value: value as Scalar, parts: parts!, grads: Object.fromEntries(r.meta.map((n, i) => [n, grads[i]!])) };
+}
+
+/**
+ * One optimiser update on the loss of the pairs `forward` returns (called in the gradient scope).
+ * `graphInputs`: the tensors `forward` reads besides the parameters, when the step may run as a
+ * graph function.
+ */
+function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readonly Pair[], graphInputs?: readonly Tensor[]): StepResult {
   const { model, loss } = setup;
   const vars = Object.values(model.params) as Variable[];
   let partsTensor: Tensor | undefined;
   let value: Scalar | undefined;
   let grads: Record<string, Tensor> = {};
+  let graphRefused: string | undefined;
   try {
-    const gradients = () =>
-      tf.variableGrads(() => {
-        const { total, parts } = lossTerms(loss, forward(), rng);
-        partsTensor = tf.keep(tf.stack(parts));
-        return total;
+    let kept: Tensor | undefined;
+    const gradients = () => {
+      const r = tf.variableGrads(() => {
+        const terms = lossTerms(loss, forward(), rng);
+        kept = tf.keep(tf.stack(terms.parts));
+        return terms.total;
       }, vars);
-    const r = setup.replicas && setup.syncBatchNorm ? withSyncBatchNorm(setup.replicas, gradients) : gradients();
+      return { ...r, parts: kept! };
+    };
+    const graphed = setup.graphSteps && graphInputs && !(setup.replicas && setup.syncBatchNorm) ? graphGradients(setup.graphSteps, setup, graphInputs, gradients) : undefined;
+    if (graphed && 'refused' in graphed) {
+      // A refused trace may have stopped after keeping its terms.
+      kept?.dispose();
+      if (graphed.first) graphRefused = graphed.refused;
+    }
+    const r = graphed && !('refused' in graphed) ? graphed : setup.replicas && setup.syncBatchNorm ? withSyncBatchNorm(setup.replicas, gradients) : gradients();
     value = r.value;
+    partsTensor = r.parts;
     // variableGrads keys by variable name; the optimiser expects parameter names.
     const byVar = new Map(Object.entries(model.params).map(([name, v]) => [v.name, name]));
     grads = Object.fromEntries(Object.entries(r.grads).map(([vn, g]) => [byVar.get(vn) ?? vn, g]));
@@ -61,7 +95,8 @@ function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readon
     const lossValue = value.dataSync()[0]!;
     const partValues = Array.from(partsTensor!.dataSync());
     const terms = Object.fromEntries(loss.map((t, i) => [t.name, partValues[i]!]));
-    if (!Number.isFinite(lossValue)) return { loss: lossValue, terms, applied: false };
+    const note = graphRefused !== undefined ? { graphRefused } : {};
+    if (!Number.isFinite(lossValue)) return { loss: lossValue, terms, applied: false, ...note };
     if (setup.clipGradNorm !== undefined) {
       const clipped = clipGradNorm(grads, setup.clipGradNorm);
       clipped.totalNorm.dispose();
@@ -70,7 +105,7 @@ function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readon
     }
     setup.optimizer.step(model.params, grads, lr);
     setup.ema?.update();
-    return { loss: lossValue, terms, applied: true };
+    return { loss: lossValue, terms, applied: true, ...note };
   } finally {
     tf.dispose([...(value ? [value] : []), ...(partsTensor ? [partsTensor] : []), ...Object.values(grads)]);
   }
@@ -112,7 +147,7 @@ export function trainStep(setup: TrainSetup, batch: Batch, lr: number, rng: Rng)
   const { input, gt } = batchTensors(batch);
   try {
     if (strategy.recurrence) return recurrentSteps(setup, strategy.recurrence, input, gt, lr, rng);
-    return optimise(setup, lr, rng, () => strategy.forward(model, model.params, input, gt, true));
+    return optimise(setup, lr, rng, () => strategy.forward(model, model.params, input, gt, true), [input, gt]);
   } finally {
     tf.dispose([input, gt]);
   }

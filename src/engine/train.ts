@@ -106,6 +106,7 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
             steps++;
           }
           const at = { ctx, epoch: ctx.epoch, iteration: ctx.iteration, batch: ctx.batch - 1 };
+          if (r.graphRefused !== undefined) await emit({ type: 'warning', ...at, kind: 'graph', message: `graph: this step runs op by op, not as a graph function: ${r.graphRefused}` });
           // A skipped update can still have changed the state (BatchNorm statistics of the forward).
           const nonFinite = ctx.guardState();
           if (replicas && replicas.checkEvery > 0 && ctx.iteration % replicas.checkEvery === 0) checkReplicas(`after iteration ${ctx.iteration}`);

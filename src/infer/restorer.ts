@@ -11,6 +11,8 @@ import { buildModel, modelInference, modelSizeMultiple } from '../models/define.
 import type { Strategy } from '../engine/strategy.ts';
 import type { RestorerSource } from './load.ts';
 import type { Restorer } from './run.ts';
+import { GraphCache } from '../runtime/graph-cache.ts';
+import { graphFunctionsAvailable } from '../runtime/graph-function.ts';
 
 function stateDictOf(source: RestorerSource): { file: string; tensors: Record<string, RawTensor> } {
   const w = source.weights;
@@ -28,12 +30,15 @@ const lcm = (x: number, y: number): number => (x * y) / gcd(x, y);
 
 /** A restorer whose model this process built: dispose of it when done. */
 export interface LoadedRestorer extends Restorer {
-  /** Frees the model's weights. */
+  /** Frees the model's weights and graph functions. */
   dispose(): void;
 }
 
-/** Builds the source's model (with `modelOverrides`, e.g. TLC) and loads its weights, strictly. */
-export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Record<string, unknown>> = {}): LoadedRestorer {
+/**
+ * Builds the source's model (with `modelOverrides`, e.g. TLC) and loads its weights, strictly.
+ * `graph` (default: where the runtime has graph functions) runs forward passes as graph functions.
+ */
+export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Record<string, unknown>> = {}, opts: { readonly graph?: boolean } = {}): LoadedRestorer {
   const { file, tensors } = stateDictOf(source);
   const model: Model = buildModel({ ...source.model, ...modelOverrides }, source.seed);
   try {
@@ -47,5 +52,10 @@ export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Re
   const strategy = buildComponent<Strategy>('strategy', source.strategy);
   const sizeMultiple = lcm(modelSizeMultiple(source.model) ?? 1, strategy.sizeMultiple ?? 1);
   const align = lcm(sizeMultiple, modelInference(source.model).align);
-  return { model, params: model.params, strategy, plan: source.plan, sizeMultiple, align, dispose: () => model.dispose() };
+  const graphs = (opts.graph ?? true) && graphFunctionsAvailable() ? new GraphCache() : undefined;
+  const dispose = () => {
+    graphs?.dispose();
+    model.dispose();
+  };
+  return { model, params: model.params, strategy, plan: source.plan, sizeMultiple, align, ...(graphs ? { graphs } : {}), dispose };
 }

@@ -10,6 +10,7 @@ import { keepFrom, planSteps, type TemporalPlan } from './plan.ts';
 import { runTiled, type TileOptions } from './tile.ts';
 import { mirrorPadded } from '../models/pad.ts';
 import type { Frame } from './frames.ts';
+import type { GraphCache } from '../runtime/graph-cache.ts';
 
 /** A model ready to restore frames: weights, how a forward pass is laid out, and its temporal windows. */
 export interface Restorer {
@@ -21,6 +22,11 @@ export interface Restorer {
   readonly sizeMultiple: number;
   /** Tiles start on this grid, so that they restore like the whole frame (see ModelInference.align). */
   readonly align: number;
+  /**
+   * Runs each window shape's forward pass as one TensorFlow graph function, traced on its first
+   * window; a forward pass that cannot be traced runs op by op.
+   */
+  readonly graphs?: GraphCache;
 }
 
 /** Frames to restore: how many, and the frames in order. */
@@ -52,16 +58,20 @@ export interface Restored {
  * takes: the restored frames `[N, H, W, 3]`, clamped to [0, 1].
  */
 function forwardWindow(r: Restorer, input: Tensor, gtFrames: number): Tensor4D {
-  return tf.tidy(() => {
-    const out = mirrorPadded(r.model.name, input, r.sizeMultiple, (padded) => {
-      const [, , h, w, c] = padded.shape as [number, number, number, number, number];
-      // Only the ground truth's shape matters to an evaluation forward pass.
-      const pair = r.strategy.forward(r.model, r.params, padded, tf.zeros([1, gtFrames, h, w, c]), false)[0];
-      if (pair === undefined) throw new Error(`strategy ${r.strategy.name} returned no output`);
-      return pair.out;
+  const eager = () =>
+    tf.tidy(() => {
+      const out = mirrorPadded(r.model.name, input, r.sizeMultiple, (padded) => {
+        const [, , h, w, c] = padded.shape as [number, number, number, number, number];
+        // Only the ground truth's shape matters to an evaluation forward pass.
+        const pair = r.strategy.forward(r.model, r.params, padded, tf.zeros([1, gtFrames, h, w, c]), false)[0];
+        if (pair === undefined) throw new Error(`strategy ${r.strategy.name} returned no output`);
+        return pair.out;
+      });
+      return tf.clipByValue(out, 0, 1) as Tensor4D;
     });
-    return tf.clipByValue(out, 0, 1) as Tensor4D;
-  });
+  if (r.graphs === undefined) return eager();
+  const g = r.graphs.run(`forward(${gtFrames})`, [input, ...Object.values(r.params), ...Object.values(r.model.buffers)], () => ({ outputs: [eager()], meta: null }));
+  return 'refused' in g ? eager() : (g.outputs[0] as Tensor4D);
 }
 
 /**

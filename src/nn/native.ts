@@ -3,7 +3,7 @@
 // kernel dispatch, shape tensors for reshapes), so a layer written as a few native ops with a
 // hand-written gradient runs several times faster than the same layer composed of tfjs ops.
 // Every caller keeps the tfjs composition as the pure-JS fallback (`isNative()` false).
-import { tf, nativeBackend } from '../runtime/index.ts';
+import { tf, isNative, nativeBackend } from '../runtime/index.ts';
 import type { NativeAttr } from '../runtime/index.ts';
 import type { Tensor } from '@tensorflow/tfjs';
 
@@ -79,3 +79,17 @@ export function reshapeRaw(x: Tensor, shape: readonly number[]): Tensor {
 
 /** BiasAdd / BiasAddGrad over the last (channel) axis. */
 export const biasAttrs = (): NativeAttr[] => [attr.float32('T'), attr.string('data_format', 'NHWC')];
+
+/**
+ * Rows of a tensor (gather along axis 0) by computed indices. On the native backend this is
+ * TensorFlow's GatherV2 called directly: tfjs-node's gather kernel first reads every index back
+ * into JavaScript to check its range, which costs more than the gather itself and makes the op
+ * depend on data (TensorFlow checks ranges too). Not differentiable: callers give the gradient.
+ */
+export function gatherRows(x: Tensor, index: Tensor): Tensor {
+  if (!isNative()) return tf.gather(x, index);
+  const axis = int32(0);
+  const y = op('GatherV2', [attr.int('batch_dims', 0), attr.float32('Tparams'), attr.int32Type('Tindices'), attr.int32Type('Taxis')], [x, index, axis]);
+  axis.dispose();
+  return y;
+}

@@ -1,7 +1,9 @@
-// Collective ops for distributed training (docs/distributed.md): a build of tfjs-node's binding
-// whose eager context can join a TensorFlow cluster. The binding's own sources are copied to a
-// temporary folder, native/tfjs-collective/tfjs_collective.cc is added to them with three small
-// insertions (`patchBindingSources`), the copy is compiled against the package's libtensorflow,
+// Collective ops for distributed training (docs/distributed.md) and graph functions (one
+// TensorFlow graph per traced step, src/runtime/graph-function.ts): a build of tfjs-node's binding
+// whose eager context can join a TensorFlow cluster and run functions built from recorded ops.
+// The binding's own sources are copied to a temporary folder, native/tfjs-collective/
+// tfjs_collective.cc and native/tfjs-graph/tfjs_graph.cc are added to them with small insertions
+// (`patchBindingSources`), the copy is compiled against the package's libtensorflow,
 // cached, and installed over the package's addon by an atomic rename: processes that have the
 // old addon loaded keep it, new ones load the new one. Any failure leaves the stock addon in
 // place and is recorded, so that distributed training can say why it is unavailable.
@@ -14,13 +16,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Bumped whenever the patch or native/tfjs-collective changes: cached builds of older sources are not used. */
-export const COLLECTIVE_PATCH_VERSION = 'v1';
+export const COLLECTIVE_PATCH_VERSION = 'v2';
 
 /** The functions the patched binding adds (checked when a build is probed). */
-export const COLLECTIVE_EXPORTS = ['enableCollectiveOps', 'abortCollectiveOps', 'checkCollectivePeerHealth', 'collectiveDevice'] as const;
+export const COLLECTIVE_EXPORTS = ['enableCollectiveOps', 'abortCollectiveOps', 'checkCollectivePeerHealth', 'collectiveDevice', 'buildGraphFunction', 'removeGraphFunction'] as const;
 
-const SOURCE = fileURLToPath(new URL('../../native/tfjs-collective/tfjs_collective.cc', import.meta.url));
-const SOURCE_NAME = 'tfjs_collective.cc';
+/** The sources added to the binding, by their name there; each defines `Register<name>(env, exports)`. */
+const SOURCES = [
+  { file: fileURLToPath(new URL('../../native/tfjs-collective/tfjs_collective.cc', import.meta.url)), name: 'tfjs_collective.cc', register: 'RegisterCollectiveOps' },
+  { file: fileURLToPath(new URL('../../native/tfjs-graph/tfjs_graph.cc', import.meta.url)), name: 'tfjs_graph.cc', register: 'RegisterGraphFunctions' },
+] as const;
 
 /** The binding sources the patch edits, as text. */
 export interface BindingSources {
@@ -50,9 +55,9 @@ function insertAt(file: string, source: string, anchor: string, text: string, wh
 const MARK = 'simdeblur collective ops';
 
 /**
- * The binding sources with collective ops wired in: TFJSBackend gains accessors to its eager
- * context and device name, the module initialiser registers the functions of
- * tfjs_collective.cc, and binding.gyp compiles that file. Applying it twice is an error.
+ * The binding sources with collective ops and graph functions wired in: TFJSBackend gains
+ * accessors to its eager context and device name, the module initialiser registers the functions
+ * of the added files, and binding.gyp compiles them. Applying it twice is an error.
  */
 export function patchBindingSources(src: BindingSources): BindingSources {
   if (src.header.includes(MARK)) throw new PatchError('binding/tfjs_backend.h: already patched');
@@ -63,9 +68,10 @@ export function patchBindingSources(src: BindingSources): BindingSources {
     `  // ${MARK}: the eager context and the device new tensors go to.\n  TFE_Context *collective_context() { return tfe_context_; }\n  std::string &collective_device_name() { return device_name; }\n`,
     'after',
   );
-  let binding = insertAt('binding/tfjs_binding.cc', src.binding, 'static napi_value InitTFNodeJSBinding(', `// ${MARK} (${SOURCE_NAME}).\nvoid RegisterCollectiveOps(napi_env env, napi_value exports);\n\n`, 'before');
-  binding = insertAt('binding/tfjs_binding.cc', binding, '  return exports;\n}\n\nNAPI_MODULE(', '  RegisterCollectiveOps(env, exports);\n', 'before');
-  const gyp = insertAt('binding.gyp', src.gyp, "'binding/tfjs_binding.cc'", `,\n      'binding/${SOURCE_NAME}'`, 'after');
+  const declarations = SOURCES.map((s) => `// ${MARK} (${s.name}).\nvoid ${s.register}(napi_env env, napi_value exports);\n`).join('');
+  let binding = insertAt('binding/tfjs_binding.cc', src.binding, 'static napi_value InitTFNodeJSBinding(', `${declarations}\n`, 'before');
+  binding = insertAt('binding/tfjs_binding.cc', binding, '  return exports;\n}\n\nNAPI_MODULE(', SOURCES.map((s) => `  ${s.register}(env, exports);\n`).join(''), 'before');
+  const gyp = insertAt('binding.gyp', src.gyp, "'binding/tfjs_binding.cc'", SOURCES.map((s) => `,\n      'binding/${s.name}'`).join(''), 'after');
   return { header, binding, gyp };
 }
 
@@ -133,9 +139,9 @@ export function buildCollectiveAddon(pkgDir: string, work: string, tools: BuildT
   fs.writeFileSync(file('binding/tfjs_backend.h'), patched.header);
   fs.writeFileSync(file('binding/tfjs_binding.cc'), patched.binding);
   fs.writeFileSync(file('binding.gyp'), patched.gyp);
-  fs.copyFileSync(SOURCE, file(`binding/${SOURCE_NAME}`));
+  for (const s of SOURCES) fs.copyFileSync(s.file, file(`binding/${s.name}`));
   const r = spawnSync(process.execPath, [tools.preGyp, 'install', '--build-from-source'], { cwd: work, encoding: 'utf8', env: tools.env });
-  if (r.status !== 0) throw new Error(`compiling the binding with collective ops failed:\n${`${r.stdout ?? ''}${r.stderr ?? ''}${r.error ?? ''}`.split('\n').slice(-25).join('\n')}`);
+  if (r.status !== 0) throw new Error(`compiling the binding with collective ops and graph functions failed:\n${`${r.stdout ?? ''}${r.stderr ?? ''}${r.error ?? ''}`.split('\n').slice(-25).join('\n')}`);
   const built = path.join(work, addonRelPath);
   if (!fs.existsSync(built)) throw new Error(`the build finished but produced no ${addonRelPath}`);
   return built;
@@ -175,22 +181,22 @@ export function provisionCollective(t: CollectiveTarget): CollectiveProbe {
     } catch {
       // an unwritable cache only loses the explanation
     }
-    t.log(`${t.pkg}: collective ops (distributed training) unavailable: ${why.split('\n')[0]}`);
+    t.log(`${t.pkg}: collective ops and graph functions (distributed training, graph steps) unavailable: ${why.split('\n')[0]}`);
     return { ok: false, why };
   };
   if (!t.force && (t.installedReady === true || probeCollective(installed).ok)) {
-    t.log(`${t.pkg}: collective ops ready (distributed training)`);
+    t.log(`${t.pkg}: collective ops and graph functions ready`);
     return { ok: true };
   }
   if (!t.force && fs.existsSync(cached) && probeCollective(cached).ok) {
     replaceFileAtomic(cached, installed);
     const p = probeCollective(installed);
     if (p.ok) {
-      t.log(`${t.pkg}: collective ops restored from cache ${cache}`);
+      t.log(`${t.pkg}: collective ops and graph functions restored from cache ${cache}`);
       return p;
     }
   }
-  t.log(`${t.pkg}: building the binding with collective ops (distributed training, about half a minute)`);
+  t.log(`${t.pkg}: building the binding with collective ops and graph functions (distributed training, graph steps; about half a minute)`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'simdeblur-collective-'));
   try {
     const built = buildCollectiveAddon(t.dir, work, t.tools(), t.addonRelPath);
@@ -202,7 +208,7 @@ export function provisionCollective(t: CollectiveTarget): CollectiveProbe {
     replaceFileAtomic(built, installed);
     const q = probeCollective(installed);
     if (!q.ok) return fail(`the installed patched build does not load: ${q.why}`);
-    t.log(`${t.pkg}: collective ops ready (distributed training); cached in ${cache}`);
+    t.log(`${t.pkg}: collective ops and graph functions ready; cached in ${cache}`);
     return q;
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err));

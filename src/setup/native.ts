@@ -23,7 +23,7 @@ export interface ProvisionOptions {
   readonly wheel?: string;
   /** Rebuild even when a working addon or cache exists. */
   readonly force?: boolean;
-  /** Leave the stock addon: no build with collective ops (distributed training). */
+  /** Leave the stock addon: no build with collective ops and graph functions (distributed training, graph steps). */
   readonly noCollective?: boolean;
   /** Progress lines; default: printed with the elapsed time. */
   readonly log?: (message: string) => void;

@@ -21,6 +21,28 @@ function hashString(s: string): number {
   return h;
 }
 
+/** A draw was made where draws are forbidden (see `withoutDraws`). */
+export class RandomDrawError extends Error {
+  override name = 'RandomDrawError';
+}
+
+let drawsForbidden: string | undefined;
+
+/**
+ * Runs `fn` with every draw from every stream failing with a RandomDrawError whose message is
+ * `why` (checked before the stream moves, so a refused draw leaves it as it was): for code whose
+ * draws would be frozen, such as a step being traced into a graph.
+ */
+export function withoutDraws<T>(why: string, fn: () => T): T {
+  const outer = drawsForbidden;
+  drawsForbidden = why;
+  try {
+    return fn();
+  } finally {
+    drawsForbidden = outer;
+  }
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -56,6 +78,7 @@ export class Rng {
 
   /** Next uint32. */
   nextU32(): number {
+    if (drawsForbidden !== undefined) throw new RandomDrawError(drawsForbidden);
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
     const t = (this.s1 << 9) >>> 0;
     this.s2 ^= this.s0;

@@ -6,9 +6,9 @@
 // with): a point (h, w) with h ≤ −1, h ≥ H, w ≤ −1 or w ≥ W samples 0 and has zero gradient;
 // otherwise each of the four neighbours (⌊h⌋ or ⌊h⌋+1, ⌊w⌋ or ⌊w⌋+1) outside the image
 // contributes 0. Invalid neighbours read row 0 with weight 0.
-import { tf, isNative } from '../../runtime/index.ts';
+import { tf } from '../../runtime/index.ts';
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs';
-import { attr, int32, op } from '../native.ts';
+import { gatherRows } from '../native.ts';
 import { insideMask, pointCount, samplingPoints } from './deform-layout.ts';
 import type { DeformGeometry } from './deform-layout.ts';
 
@@ -54,18 +54,6 @@ function samplePlan(points: Tensor, g: DeformGeometry): SamplePlan {
   return { index, weight: tf.mul(wy, wxOk), dWeightDy: tf.mul(sy, wxOk), dWeightDx: tf.mul(tf.mul(wy, ok), sx) };
 }
 
-/**
- * Rows of a 2-D tensor. On the native backend this is TensorFlow's GatherV2 called directly:
- * tfjs-node's gather kernel first reads every index back into JavaScript to check its range,
- * which costs more than the gather itself at these sizes (TensorFlow checks ranges too).
- */
-function gatherRows(x: Tensor, index: Tensor): Tensor {
-  if (!isNative()) return tf.gather(x, index);
-  const axis = int32(0);
-  const y = op('GatherV2', [attr.int('batch_dims', 0), attr.float32('Tparams'), attr.int32Type('Tindices'), attr.int32Type('Taxis')], [x, index, axis]);
-  axis.dispose();
-  return y;
-}
 
 type Save = (ts: Tensor[]) => void;
 

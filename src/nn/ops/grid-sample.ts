@@ -14,9 +14,9 @@
 // bilinear weights' derivative (floor is not differentiated) times the unnormalisation scale
 // times PyTorch's border-clip factor (0 on and beyond the border, where PyTorch counts the
 // clipped coordinate as out of range). Nearest sampling has no grid gradient, as in PyTorch.
-import { tf, isNative } from '../../runtime/index.ts';
+import { tf } from '../../runtime/index.ts';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs';
-import { attr, int32, op } from '../native.ts';
+import { gatherRows } from '../native.ts';
 import { noGrad } from './no-grad.ts';
 
 export type GridSampleMode = 'bilinear' | 'nearest';
@@ -45,14 +45,6 @@ function resolve(o: GridSampleOptions): Resolved {
   return { mode, paddingMode, alignCorners: o.alignCorners ?? false };
 }
 
-/** Rows of a [R, C] tensor. tfjs-node's gather first checks every index in JS; ours are in range by construction. */
-function gatherRows(x: Tensor, idx: Tensor): Tensor {
-  if (!isNative()) return tf.gather(x, idx);
-  const axis = int32(0);
-  const y = op('GatherV2', [attr.int('batch_dims', 0), attr.float32('Tparams'), attr.int32Type('Tindices'), attr.int32Type('Taxis')], [x, idx, axis]);
-  axis.dispose();
-  return y;
-}
 
 /** One axis of the sampling plan; every tensor holds one value per sample, [N]. */
 interface AxisPlan {

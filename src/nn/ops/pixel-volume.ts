@@ -14,6 +14,7 @@
 // the gathered reads, and the masked output gradient); the flow enters only through the
 // truncation, so, as in the original, its gradient is zero.
 import { tf } from '../../runtime/index.ts';
+import { gatherRows } from '../native.ts';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs';
 
 /** The original's luma weights (R, G, B). */
@@ -127,7 +128,7 @@ export function pixelVolume(prev: Tensor, flow: Tensor, fill: Tensor, ksize: num
     const p = plan(fl, ksize);
     save([p.idx, p.keep, p.fillW]);
     const value = tf.tidy(() => {
-      const gathered = tf.gather(gPrev.reshape([b * h * w]), p.idx.reshape([-1])).reshape([b, h, w, k2]);
+      const gathered = gatherRows(gPrev.reshape([b * h * w]), p.idx.reshape([-1])).reshape([b, h, w, k2]);
       return gathered.mul(p.keep).add(gFill.mul(p.fillW));
     });
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] =>
