@@ -15,6 +15,10 @@ import { trainStep } from '../src/engine/step.ts';
 import { epochBatches } from '../src/data/loader.ts';
 import { syntheticDataset } from '../src/data/synthetic.ts';
 import { nafnet } from '../src/models/nafnet.ts';
+import { stfan } from '../src/models/stfan.ts';
+import { stfanRecurrent } from '../src/engine/strategies/stfan.ts';
+import type { Strategy } from '../src/engine/strategy.ts';
+import type { Model } from '../src/models/model.ts';
 import { hem } from '../src/losses/index.ts';
 import { interpret } from '../src/engine/interpret.ts';
 import { experiment } from '../src/index.ts';
@@ -117,11 +121,21 @@ test('GraphCache: one function per input shape; a random draw is refused before 
   a.dispose();
 });
 
+interface RunOptions {
+  readonly model?: () => Model;
+  readonly strategy?: Strategy;
+  readonly frames?: number;
+  readonly gtFrames?: number | 'all';
+  readonly hem?: boolean;
+  readonly iterations?: number;
+}
+
 /** Losses of `iterations` training steps of a tiny model, eagerly or as graph functions. */
-async function losses(graph: boolean, opts: { model?: () => ReturnType<typeof nafnet.create>; hem?: boolean; iterations?: number } = {}): Promise<{ losses: number[]; warnings: WarningEvent[]; buffers: number[] }> {
-  const data = syntheticDataset({ videos: 2, samplesPerVideo: 2, numFrames: 5, height: 32, width: 32, seed: 3 }, 'train');
+async function losses(graph: boolean, opts: RunOptions = {}): Promise<{ losses: number[]; warnings: WarningEvent[]; buffers: number[] }> {
   await using setup = smallSetup({
-    ...(opts.model ? { model: opts.model(), train: syntheticDataset({ videos: 2, samplesPerVideo: 2, numFrames: 1, height: 32, width: 32, seed: 3 }, 'train') } : { train: data }),
+    ...(opts.model ? { model: opts.model() } : {}),
+    ...(opts.strategy ? { strategy: opts.strategy } : {}),
+    train: syntheticDataset({ videos: 2, samplesPerVideo: 2, numFrames: opts.frames ?? 5, ...(opts.gtFrames ? { gtFrames: opts.gtFrames } : {}), height: 32, width: 32, seed: 3 }, 'train'),
     val: undefined,
     run: { unit: 'iteration', length: opts.iterations ?? 6 },
     ...(opts.hem ? { loss: [{ name: 'hem', weight: 1, fn: hem() }] } : {}),
@@ -151,8 +165,15 @@ test('training steps as graph functions follow eager training: DBN (BatchNorm st
   const scale = Math.max(...eager.buffers.map(Math.abs));
   assert.ok(Math.max(...eager.buffers.map((v, i) => Math.abs(v - graph.buffers[i]!))) < 1e-3 * scale);
   const model = () => nafnet.create({ imgChannels: 3, width: 8, middleBlkNum: 1, encBlkNums: [1, 1], decBlkNums: [1, 1] }, 1);
-  const [e2, g2] = [await losses(false, { model }), await losses(true, { model })];
+  const [e2, g2] = [await losses(false, { model, frames: 1 }), await losses(true, { model, frames: 1 })];
   assert.ok(relDiff(e2.losses, g2.losses) < 1e-5, `losses ${e2.losses} vs ${g2.losses}`);
+});
+
+test('a recurrence (STFAN, one update per frame) runs each time step as a graph function, its carry included', async () => {
+  const opts = { model: () => stfan.create({}, 1), strategy: stfanRecurrent, frames: 3, gtFrames: 'all' as const, iterations: 3 };
+  const [eager, graph] = [await losses(false, opts), await losses(true, opts)];
+  assert.equal(graph.warnings.length, 0);
+  assert.ok(relDiff(eager.losses, graph.losses) < 1e-5, `losses ${eager.losses} vs ${graph.losses}`);
 });
 
 test('a step that draws random numbers (HEM loss) runs eagerly, says so once, and trains exactly as without graph', async () => {

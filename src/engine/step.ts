@@ -35,28 +35,37 @@ export function lossTerms(terms: readonly LossTerm[], pairs: readonly Pair[], rn
   return { total, parts };
 }
 
-/**
- * The step's loss, terms and gradients (by variable name) through its graph function, or why it
- * cannot have one. `gradients` must read only `inputs`, the parameters and the buffers.
- */
-function graphGradients(steps: GraphCache, setup: TrainSetup, inputs: readonly Tensor[], gradients: () => { value: Scalar; parts: Tensor; grads: Record<string, Tensor> }) {
-  const { model } = setup;
-  const r = steps.run('step', [...inputs, ...Object.values(model.params), ...Object.values(model.buffers)], () => {
-    const g = gradients();
-    const names = Object.keys(g.grads);
-    return { outputs: [g.value, g.parts, ...names.map((n) => g.grads[n]!)], meta: names };
-  });
-  if ('refused' in r) return r;
-  const [value, parts, ...grads] = r.outputs;
-  return { value: value as Scalar, parts: parts!, grads: Object.fromEntries(r.meta.map((n, i) => [n, grads[i]!])) };
+/** What a step needs to run as a graph function: the tensors its forward pass reads besides the weights. */
+interface GraphStep {
+  /** Names the computation: steps of one key and input shapes share a graph. */
+  readonly key: string;
+  readonly inputs: readonly Tensor[];
+  /** Tensors the forward pass keeps for the next step (a recurrence's carry): graph outputs too. */
+  readonly carry?: { readonly get: () => readonly Tensor[]; readonly set: (ts: Tensor[]) => void };
 }
 
 /**
- * One optimiser update on the loss of the pairs `forward` returns (called in the gradient scope).
- * `graphInputs`: the tensors `forward` reads besides the parameters, when the step may run as a
- * graph function.
+ * The step's loss, terms and gradients (by variable name) through its graph function, or why it
+ * cannot have one.
  */
-function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readonly Pair[], graphInputs?: readonly Tensor[]): StepResult {
+function graphGradients(steps: GraphCache, setup: TrainSetup, g: GraphStep, gradients: () => { value: Scalar; parts: Tensor; grads: Record<string, Tensor> }) {
+  const { model } = setup;
+  const r = steps.run(g.key, [...g.inputs, ...Object.values(model.params), ...Object.values(model.buffers)], () => {
+    const out = gradients();
+    const names = Object.keys(out.grads);
+    return { outputs: [out.value, out.parts, ...names.map((n) => out.grads[n]!), ...(g.carry?.get() ?? [])], meta: names };
+  });
+  if ('refused' in r) return r;
+  const [value, parts, ...rest] = r.outputs;
+  g.carry?.set(rest.slice(r.meta.length));
+  return { value: value as Scalar, parts: parts!, grads: Object.fromEntries(r.meta.map((n, i) => [n, rest[i]!])) };
+}
+
+/**
+ * One optimiser update on the loss of the pairs `forward` returns (called in the gradient scope),
+ * through a graph function when the setup has them.
+ */
+function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readonly Pair[], graph: GraphStep): StepResult {
   const { model, loss } = setup;
   const vars = Object.values(model.params) as Variable[];
   let partsTensor: Tensor | undefined;
@@ -73,10 +82,11 @@ function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readon
       }, vars);
       return { ...r, parts: kept! };
     };
-    const graphed = setup.graphSteps && graphInputs && !(setup.replicas && setup.syncBatchNorm) ? graphGradients(setup.graphSteps, setup, graphInputs, gradients) : undefined;
+    const graphed = setup.graphSteps && !(setup.replicas && setup.syncBatchNorm) ? graphGradients(setup.graphSteps, setup, graph, gradients) : undefined;
     if (graphed && 'refused' in graphed) {
-      // A refused trace may have stopped after keeping its terms.
+      // A refused trace may have stopped after keeping its terms or carry.
       kept?.dispose();
+      graph.carry?.set([]);
       if (graphed.first) graphRefused = graphed.refused;
     }
     const r = graphed && !('refused' in graphed) ? graphed : setup.replicas && setup.syncBatchNorm ? withSyncBatchNorm(setup.replicas, gradients) : gradients();
@@ -125,11 +135,27 @@ function recurrentSteps(setup: TrainSetup, rec: Recurrence, input: Tensor, gt: T
   try {
     const n = rec.steps(input, gt);
     for (let i = 0; i < n; i++) {
-      const r = optimise(setup, lr, rng, () => {
-        const s = rec.step(model, model.params, input, gt, i, carry);
-        next = s.carry.map((t) => tf.keep(t));
-        return s.pairs;
-      });
+      const r = optimise(
+        setup,
+        lr,
+        rng,
+        () => {
+          const s = rec.step(model, model.params, input, gt, i, carry);
+          next = s.carry.map((t) => tf.keep(t));
+          return s.pairs;
+        },
+        {
+          key: `step ${i}`,
+          inputs: [input, gt, ...carry],
+          carry: {
+            get: () => next,
+            set: (ts) => {
+              tf.dispose(next);
+              next = ts;
+            },
+          },
+        },
+      );
       tf.dispose(carry);
       [carry, next] = [next, []];
       loss += r.loss;
@@ -147,7 +173,7 @@ export function trainStep(setup: TrainSetup, batch: Batch, lr: number, rng: Rng)
   const { input, gt } = batchTensors(batch);
   try {
     if (strategy.recurrence) return recurrentSteps(setup, strategy.recurrence, input, gt, lr, rng);
-    return optimise(setup, lr, rng, () => strategy.forward(model, model.params, input, gt, true), [input, gt]);
+    return optimise(setup, lr, rng, () => strategy.forward(model, model.params, input, gt, true), { key: 'step', inputs: [input, gt] });
   } finally {
     tf.dispose([input, gt]);
   }

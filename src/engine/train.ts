@@ -86,6 +86,8 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
       }
       // The state to fall back on should a step make it non-finite.
       ctx.guardState(false);
+      // A refused graph step is said once per run (a recurrence refuses at each of its time steps).
+      let graphRefusalSaid = false;
       while (!finished() && !stopAgreed()) {
         const epochStart = Date.now();
         let lossSum = 0;
@@ -106,7 +108,10 @@ export function train(setup: TrainSetup, opts: TrainOptions = {}): Observable<Tr
             steps++;
           }
           const at = { ctx, epoch: ctx.epoch, iteration: ctx.iteration, batch: ctx.batch - 1 };
-          if (r.graphRefused !== undefined) await emit({ type: 'warning', ...at, kind: 'graph', message: `graph: this step runs op by op, not as a graph function: ${r.graphRefused}` });
+          if (r.graphRefused !== undefined && !graphRefusalSaid) {
+            graphRefusalSaid = true;
+            await emit({ type: 'warning', ...at, kind: 'graph', message: `graph: this step runs op by op, not as a graph function: ${r.graphRefused}` });
+          }
           // A skipped update can still have changed the state (BatchNorm statistics of the forward).
           const nonFinite = ctx.guardState();
           if (replicas && replicas.checkEvery > 0 && ctx.iteration % replicas.checkEvery === 0) checkReplicas(`after iteration ${ctx.iteration}`);
