@@ -32,3 +32,7 @@ export { protocol, decodeProtocol, ProtocolCodec, type Protocol, type ProtocolIn
 export { builtinProtocols } from './leaderboard/protocols/index.ts';
 // The tfjs namespace bound to the backend in use, and what that backend is.
 export { tf, runtimeInfo, isNative, type Tf, type RuntimeInfo, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D, type Tensor5D, type Scalar, type Variable } from './runtime/index.ts';
+// Tensor code traced once into one TensorFlow graph and run with one native call (the experiment
+// key `graph` runs training steps this way; `simdeblur deblur` its forward passes).
+export { traceGraphFunction, graphFunctionsAvailable, NotTraceable, type GraphFunction } from './runtime/graph-function.ts';
+export { GraphCache, type Traced, type GraphRun } from './runtime/graph-cache.ts';

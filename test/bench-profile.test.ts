@@ -85,3 +85,22 @@ test('prepareModelCase: a training step gives the loss and one gradient per para
     run.dispose();
   }
 });
+
+test('prepareModelCase with graph: both passes as graph functions give what op by op gives', () => {
+  const [eager, graph] = [prepareModelCase(tiny), prepareModelCase(tiny, { graph: true })];
+  try {
+    for (const pass of ['forward', 'forwardBackward'] as const) {
+      const want = eager[pass]();
+      tf.dispose(graph[pass]()); // traced, then run
+      const before = tf.memory().numTensors;
+      const got = graph[pass]();
+      assert.equal(tf.memory().numTensors, before + got.length);
+      assert.equal(got.length, want.length);
+      got.forEach((t, i) => assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(t, want[i]!))).dataSync()[0]!) <= 1e-5 * Math.max(1, tf.tidy(() => tf.max(tf.abs(want[i]!)).dataSync()[0]!)), `${pass} output ${i}`));
+      tf.dispose([...want, ...got]);
+    }
+  } finally {
+    eager.dispose();
+    graph.dispose();
+  }
+});

@@ -177,7 +177,6 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
     const inputSet = new Set(inputs);
     const stray = written.find((v) => !inputSet.has(v));
     if (stray !== undefined) throw new NotTraceable(`the traced code writes variable ${stray.name}, which is not an input`);
-    detach();
     const refs = backend.getInputTensorIds([...outputs, ...written]).map(ref);
     // An output that is an argument, or a tensor already returned, goes through Identity: a
     // function's results are distinct op outputs.
