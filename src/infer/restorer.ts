@@ -52,7 +52,8 @@ export function loadRestorer(source: RestorerSource, modelOverrides: Readonly<Re
   const strategy = buildComponent<Strategy>('strategy', source.strategy);
   const sizeMultiple = lcm(modelSizeMultiple(source.model) ?? 1, strategy.sizeMultiple ?? 1);
   const align = lcm(sizeMultiple, modelInference(source.model).align);
-  const graphs = (opts.graph ?? true) && graphFunctionsAvailable() ? new GraphCache() : undefined;
+  // A window's first run is its trace: no pass is spent on tracing alone.
+  const graphs = (opts.graph ?? true) && graphFunctionsAvailable() ? new GraphCache({ useTrace: true }) : undefined;
   const dispose = () => {
     graphs?.dispose();
     model.dispose();

@@ -21,6 +21,14 @@ export class GraphCache {
   private readonly traced = new Map<string, { fn: GraphFunction; meta: unknown } | { refused: string }>();
 
   /**
+   * `useTrace`: a computation's first call returns what its trace computed eagerly instead of
+   * running the new graph as well (for computations whose graph gives bit-identical results, as
+   * evaluation forward passes do; training discards the trace, so that every step of a run,
+   * resumed or not, comes from the same graph).
+   */
+  constructor(private readonly opts: { readonly useTrace?: boolean } = {}) {}
+
+  /**
    * Runs `compute` (which reads only `inputs` and tensors it makes) through its graph function
    * for `key` and these input shapes, tracing it on first use.
    */
@@ -28,16 +36,21 @@ export class GraphCache {
     const id = `${key}|${inputs.map((t) => `${t.dtype}[${t.shape}]`).join(';')}`;
     let entry = this.traced.get(id);
     let first = false;
+    let eager: Tensor[] | undefined;
     if (entry === undefined) {
       first = true;
       let meta: unknown;
       try {
         const fn = withoutDraws(`${key} draws random numbers in JavaScript, which a graph would freeze`, () =>
-          traceGraphFunction(() => {
-            const r = compute();
-            meta = r.meta;
-            return r.outputs;
-          }, inputs),
+          traceGraphFunction(
+            () => {
+              const r = compute();
+              meta = r.meta;
+              return r.outputs;
+            },
+            inputs,
+            this.opts.useTrace ? (outs) => (eager = outs) : undefined,
+          ),
         );
         entry = { fn, meta };
       } catch (err) {
@@ -47,7 +60,7 @@ export class GraphCache {
       this.traced.set(id, entry);
     }
     if ('refused' in entry) return { refused: entry.refused, first };
-    return { outputs: entry.fn.run(inputs), meta: entry.meta as M };
+    return { outputs: eager ?? entry.fn.run(inputs), meta: entry.meta as M };
   }
 
   /** Removes every graph function from the runtime. */

@@ -82,9 +82,10 @@ let functionCounter = 0;
  * Traces `fn` (run once, eagerly, on `inputs`) into a graph function. Every variable `fn` reads or
  * writes must be one of `inputs`; other tensors made outside `fn` become constants. The graph's
  * outputs are what `fn` returns, then the final values of the variables it wrote. The trace's own
- * writes are undone, so tracing leaves every variable as it was. Throws NotTraceable.
+ * writes are undone, so tracing leaves every variable as it was. `onTraced` receives what the
+ * eager run returned (the caller then owns it); otherwise it is disposed. Throws NotTraceable.
  */
-export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]): GraphFunction {
+export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[], onTraced?: (outputs: Tensor[]) => void): GraphFunction {
   if (!graphFunctionsAvailable()) throw new NotTraceable('graph functions need the native backend with the binding `simdeblur setup` builds (collective ops and graph functions)');
   const backend = nativeBackend() as unknown as Backend;
   const real = backend.binding;
@@ -171,6 +172,7 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
   let outRefs: Int32Array;
   const engine = tf.engine() as unknown as { state: { activeTape: { saved?: Tensor[] }[] | null; gradientDepth: number } };
   const tapeBefore = engine.state.activeTape;
+  let handOver = false;
   try {
     outputs = tf.tidy(fn);
     written = [...writes];
@@ -193,6 +195,7 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
         return [nodes.length - 1, 0];
       }),
     );
+    handOver = onTraced !== undefined;
   } catch (err) {
     // tfjs keeps what a gradient tape saves until its backward pass runs: a trace stopped in the
     // forward pass of a gradient would leave those tensors behind.
@@ -204,7 +207,8 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
     throw err;
   } finally {
     detach();
-    tf.dispose(outputs);
+    if (handOver) onTraced!(outputs);
+    else tf.dispose(outputs);
     for (const { variable, saved } of undo) {
       variable.assign(saved);
       saved.dispose();
