@@ -13,7 +13,7 @@ import { withoutWorkerChoice, workerCommand } from '../src/distributed/command.t
 import { serverDef, taskName } from '../src/distributed/server-def.ts';
 import { packBytes, unpackBytes } from '../src/distributed/replicas.ts';
 import { handshakeProblems } from '../src/distributed/worker.ts';
-import { collectiveCacheDir, collectiveFailure, FAILURE_FILE, patchBindingSources, PatchError, provisionCollective } from '../src/setup/collective.ts';
+import { collectiveCacheDir, collectiveFailure, FAILURE_FILE, installCached, patchBindingSources, PatchError, provisionCollective } from '../src/setup/collective.ts';
 import { packageDir } from '../src/setup/native.ts';
 import { batchIndices, epochBatches, shardDataset } from '../src/data/loader.ts';
 import { syntheticDataset } from '../src/data/synthetic.ts';
@@ -230,4 +230,23 @@ test('a binding whose sources the patch does not fit keeps its addon, and the re
   assert.match(lines.at(-1)!, /collective ops and graph functions \(distributed training, graph steps\) unavailable: binding\.gyp: expected exactly one occurrence/);
   assert.match(collectiveFailure(cache, 'cpu', '0.0.0-test')!, /binding\.gyp: expected exactly one occurrence/);
   assert.deepEqual(fs.readdirSync(collectiveCacheDir(cache, 'cpu', '0.0.0-test')), [FAILURE_FILE]);
+});
+
+test('a cached build is probed where it is installed, and the previous addon comes back when it does not load', () => {
+  const dir = tempDir();
+  const installed = path.join(dir, 'tfjs_binding.node');
+  const cached = path.join(dir, 'cached.node');
+  fs.writeFileSync(installed, 'stock');
+  fs.writeFileSync(cached, 'patched');
+  const probed: string[] = [];
+  const probe = (ok: boolean) => (file: string) => {
+    probed.push(`${path.basename(file)}: ${fs.readFileSync(file, 'utf8')}`);
+    return ok ? ({ ok: true } as const) : ({ ok: false, why: 'does not load' } as const);
+  };
+  assert.deepEqual(installCached(cached, installed, probe(false)), { ok: false, why: 'does not load' });
+  assert.equal(fs.readFileSync(installed, 'utf8'), 'stock');
+  assert.deepEqual(installCached(cached, installed, probe(true)), { ok: true });
+  assert.equal(fs.readFileSync(installed, 'utf8'), 'patched');
+  assert.deepEqual(probed, ['tfjs_binding.node: patched', 'tfjs_binding.node: patched']);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['cached.node', 'tfjs_binding.node']);
 });

@@ -109,6 +109,24 @@ export function replaceFileAtomic(src: string, dst: string): void {
   }
 }
 
+/**
+ * Installs the cached build `cached` over `installed` and probes it there: the addon finds
+ * libtensorflow relative to the package, so it cannot load from the cache folder. When the probe
+ * fails, the previous addon is put back.
+ */
+export function installCached(cached: string, installed: string, probe: (file: string) => CollectiveProbe): CollectiveProbe {
+  const previous = `${installed}.previous-${process.pid}`;
+  fs.copyFileSync(installed, previous);
+  try {
+    replaceFileAtomic(cached, installed);
+    const p = probe(installed);
+    if (!p.ok) replaceFileAtomic(previous, installed);
+    return p;
+  } finally {
+    fs.rmSync(previous, { force: true });
+  }
+}
+
 /** How to reach the compiler tools; the same environment the stock build uses. */
 export interface BuildTools {
   /** node-pre-gyp's entry point (a dependency of the binding's package). */
@@ -188,13 +206,9 @@ export function provisionCollective(t: CollectiveTarget): CollectiveProbe {
     t.log(`${t.pkg}: collective ops and graph functions ready`);
     return { ok: true };
   }
-  if (!t.force && fs.existsSync(cached) && probeCollective(cached).ok) {
-    replaceFileAtomic(cached, installed);
-    const p = probeCollective(installed);
-    if (p.ok) {
-      t.log(`${t.pkg}: collective ops and graph functions restored from cache ${cache}`);
-      return p;
-    }
+  if (!t.force && fs.existsSync(cached) && installCached(cached, installed, probeCollective).ok) {
+    t.log(`${t.pkg}: collective ops and graph functions restored from cache ${cache}`);
+    return { ok: true };
   }
   t.log(`${t.pkg}: building the binding with collective ops and graph functions (distributed training, graph steps; about half a minute)`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'simdeblur-collective-'));
