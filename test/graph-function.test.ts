@@ -93,6 +93,8 @@ test('refusals name the reason and leave no tensor behind, also inside a gradien
     return [tf.add(x, 1)];
   }, [x, v], new RegExp(`writes variable ${other.name}, which is not an input`));
   assert.deepEqual(Array.from(other.dataSync()), [0, 0, 0, 0]);
+  // The record is complete but TensorFlow's graph builder refuses it (a string constant).
+  refused(() => [tf.reshape(tf.tensor1d(['a', 'b'], 'string'), [2, 1])], [x], /TensorFlow did not accept the traced graph: constant data must be a typed array/);
   tf.dispose([x, v, other]);
 });
 
@@ -119,6 +121,23 @@ test('GraphCache: one function per input shape; a random draw is refused before 
   assert.deepEqual(sizes, ['2x2', '3x1', '2x2']);
   cache.dispose();
   a.dispose();
+});
+
+test("GraphCache with useTrace: the first call returns the trace's own result; a refused build leaves nothing behind", () => {
+  const cache = new GraphCache({ useTrace: true });
+  const t = tf.fill([2, 2], 3);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 2; i++) {
+    const r = cache.run('triple', [t], () => ({ outputs: [tf.mul(t, 3)], meta: null }));
+    assert.ok(!('refused' in r));
+    assert.deepEqual(Array.from(r.outputs[0]!.dataSync()), [9, 9, 9, 9]);
+    tf.dispose(r.outputs);
+  }
+  const bad = cache.run('strings', [t], () => ({ outputs: [tf.reshape(tf.tensor1d(['a'], 'string'), [1, 1])], meta: null }));
+  assert.ok('refused' in bad && /TensorFlow did not accept the traced graph/.test(bad.refused));
+  assert.equal(tf.memory().numTensors, before);
+  cache.dispose();
+  t.dispose();
 });
 
 interface RunOptions {

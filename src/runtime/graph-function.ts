@@ -172,7 +172,7 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
   let outRefs: Int32Array;
   const engine = tf.engine() as unknown as { state: { activeTape: { saved?: Tensor[] }[] | null; gradientDepth: number } };
   const tapeBefore = engine.state.activeTape;
-  let handOver = false;
+  let recorded = false;
   try {
     outputs = tf.tidy(fn);
     written = [...writes];
@@ -195,7 +195,7 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
         return [nodes.length - 1, 0];
       }),
     );
-    handOver = onTraced !== undefined;
+    recorded = true;
   } catch (err) {
     // tfjs keeps what a gradient tape saves until its backward pass runs: a trace stopped in the
     // forward pass of a gradient would leave those tensors behind.
@@ -207,15 +207,22 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
     throw err;
   } finally {
     detach();
-    if (handOver) onTraced!(outputs);
-    else tf.dispose(outputs);
+    if (!recorded) tf.dispose(outputs);
     for (const { variable, saved } of undo) {
       variable.assign(saved);
       saved.dispose();
     }
   }
   const name = `simdeblur_graph_${process.pid}_${functionCounter++}`;
-  real.buildGraphFunction!(name, nodes, outRefs);
+  try {
+    real.buildGraphFunction!(name, nodes, outRefs);
+  } catch (err) {
+    tf.dispose(outputs);
+    // An op or value the graph builder does not take (a string tensor, an attribute TensorFlow rejects).
+    throw new NotTraceable(`TensorFlow did not accept the traced graph: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (onTraced) onTraced(outputs);
+  else tf.dispose(outputs);
   const numOut = outRefs.length / 2;
   const numUser = numOut - written.length;
   const shapes = inputs.map((t) => t.shape.join(','));
