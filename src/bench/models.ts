@@ -19,7 +19,7 @@ import { cdvdTsp } from '../models/cdvd-tsp.ts';
 import { stfan, type StfanModel } from '../models/stfan.ts';
 import { pvdnet } from '../models/pvdnet.ts';
 import { buildModel } from '../models/define.ts';
-import { countParams, type Model, type ModelOutput } from '../models/model.ts';
+import { countParams, modelVariables, type Model, type ModelOutput } from '../models/model.ts';
 import { charbonnier } from '../losses/index.ts';
 import { time, peakRssMb } from './timing.ts';
 import { traceOps } from './op-trace.ts';
@@ -123,7 +123,7 @@ export function prepareModelCase(c: ModelBenchCase, opts: { readonly graph?: boo
     });
   const graphs = opts.graph ? new GraphCache() : undefined;
   const graphed = (key: string, pass: () => Tensor[]) => () => {
-    const r = graphs!.run(key, [...inputs, ...gts, ...vars, ...Object.values(model.buffers)], () => ({ outputs: pass(), meta: null }));
+    const r = graphs!.run(key, [...inputs, ...gts, ...modelVariables(model)], () => ({ outputs: pass(), meta: null }));
     if ('refused' in r) throw new Error(`bench ${c.name}: the ${key} pass cannot run as a graph function: ${r.refused}`);
     return r.outputs;
   };

@@ -10,6 +10,7 @@ import { clipGradNorm } from '../optim/clip.ts';
 import { averageStep } from './replicas.ts';
 import { withSyncBatchNorm } from '../nn/norm.ts';
 import type { GraphCache } from '../runtime/graph-cache.ts';
+import { modelVariables } from '../models/model.ts';
 
 export interface StepResult {
   readonly loss: number;
@@ -50,7 +51,7 @@ interface GraphStep {
  */
 function graphGradients(steps: GraphCache, setup: TrainSetup, g: GraphStep, gradients: () => { value: Scalar; parts: Tensor; grads: Record<string, Tensor> }) {
   const { model } = setup;
-  const r = steps.run(g.key, [...g.inputs, ...Object.values(model.params), ...Object.values(model.buffers)], () => {
+  const r = steps.run(g.key, [...g.inputs, ...modelVariables(model)], () => {
     const out = gradients();
     const names = Object.keys(out.grads);
     return { outputs: [out.value, out.parts, ...names.map((n) => out.grads[n]!), ...(g.carry?.get() ?? [])], meta: names };
@@ -82,14 +83,16 @@ function optimise(setup: TrainSetup, lr: number, rng: Rng, forward: () => readon
       }, vars);
       return { ...r, parts: kept! };
     };
-    const graphed = setup.graphSteps && !(setup.replicas && setup.syncBatchNorm) ? graphGradients(setup.graphSteps, setup, graph, gradients) : undefined;
+    // Synchronised BatchNorm runs collectives inside the forward pass: no graph for it.
+    const syncBn = setup.replicas && setup.syncBatchNorm ? setup.replicas : undefined;
+    const graphed = setup.graphSteps && !syncBn ? graphGradients(setup.graphSteps, setup, graph, gradients) : undefined;
     if (graphed && 'refused' in graphed) {
       // A refused trace may have stopped after keeping its terms or carry.
       kept?.dispose();
       graph.carry?.set([]);
       if (graphed.first) graphRefused = graphed.refused;
     }
-    const r = graphed && !('refused' in graphed) ? graphed : setup.replicas && setup.syncBatchNorm ? withSyncBatchNorm(setup.replicas, gradients) : gradients();
+    const r = graphed && !('refused' in graphed) ? graphed : syncBn ? withSyncBatchNorm(syncBn, gradients) : gradients();
     value = r.value;
     partsTensor = r.parts;
     // variableGrads keys by variable name; the optimiser expects parameter names.

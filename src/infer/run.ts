@@ -4,7 +4,7 @@
 // dropped, so a long video is never held whole (except by a model that runs over it at once).
 import { tf } from '../runtime/index.ts';
 import type { Tensor, Tensor4D } from '../runtime/index.ts';
-import type { Model, Params } from '../models/model.ts';
+import { modelVariables, type Model, type Params } from '../models/model.ts';
 import type { Strategy } from '../engine/strategy.ts';
 import { keepFrom, planSteps, type TemporalPlan } from './plan.ts';
 import { runTiled, type TileOptions } from './tile.ts';
@@ -70,7 +70,7 @@ function forwardWindow(r: Restorer, input: Tensor, gtFrames: number): Tensor4D {
       return tf.clipByValue(out, 0, 1) as Tensor4D;
     });
   if (r.graphs === undefined) return eager();
-  const g = r.graphs.run(`forward(${gtFrames})`, [input, ...Object.values(r.params), ...Object.values(r.model.buffers)], () => ({ outputs: [eager()], meta: null }));
+  const g = r.graphs.run(`forward(${gtFrames})`, [input, ...modelVariables(r.model)], () => ({ outputs: [eager()], meta: null }));
   return 'refused' in g ? eager() : (g.outputs[0] as Tensor4D);
 }
 

@@ -92,6 +92,11 @@ export function makeModel(
   };
 }
 
+/** Every variable of the model, parameters then buffers: what a graph function of it takes as inputs. */
+export function modelVariables(m: Model): Variable[] {
+  return [...Object.values(m.params), ...Object.values(m.buffers)];
+}
+
 /** Number of trainable scalars. */
 export function countParams(m: Model): number {
   return Object.values(m.params).reduce((n, v) => n + v.size, 0);

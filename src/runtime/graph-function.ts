@@ -25,6 +25,7 @@ type OutputInfo = { readonly id: number; readonly shape: number[]; readonly dtyp
 type TensorData = { id: number; shape: number[]; dtype: number; values: unknown };
 
 interface Binding {
+  readonly TF_ATTR_TYPE: number;
   executeOp(name: string, attrs: OpAttr[], inputs: number[], n: number): OutputInfo[];
   createTensor(shape: number[], dtype: number, values: unknown): number;
   tensorDataSync(id: number): unknown;
@@ -191,7 +192,7 @@ export function traceGraphFunction(fn: () => Tensor[], inputs: readonly Tensor[]
           return [node, k];
         }
         const t = i < outputs.length ? outputs[i]! : written[i - outputs.length]!;
-        nodes.push({ kind: 2, op: 'Identity', attrs: [{ name: 'T', type: (real as unknown as { TF_ATTR_TYPE: number }).TF_ATTR_TYPE, value: backend.tensorMap.get(t.dataId).dtype }], inputs: Int32Array.from([node, k]), lists: Int32Array.from([-1]) });
+        nodes.push({ kind: 2, op: 'Identity', attrs: [{ name: 'T', type: real.TF_ATTR_TYPE, value: backend.tensorMap.get(t.dataId).dtype }], inputs: Int32Array.from([node, k]), lists: Int32Array.from([-1]) });
         return [nodes.length - 1, 0];
       }),
     );

@@ -54,7 +54,6 @@ function samplePlan(points: Tensor, g: DeformGeometry): SamplePlan {
   return { index, weight: tf.mul(wy, wxOk), dWeightDy: tf.mul(sy, wxOk), dWeightDx: tf.mul(tf.mul(wy, ok), sx) };
 }
 
-
 type Save = (ts: Tensor[]) => void;
 
 /** The im2col `[B, Ho, Wo, G·K·C/G]` as a custom-gradient op of (x, offset[, mask]). */

@@ -45,7 +45,6 @@ function resolve(o: GridSampleOptions): Resolved {
   return { mode, paddingMode, alignCorners: o.alignCorners ?? false };
 }
 
-
 /** One axis of the sampling plan; every tensor holds one value per sample, [N]. */
 interface AxisPlan {
   /** Unnormalised (and, for border padding, clipped) coordinate. */
